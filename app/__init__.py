@@ -1,0 +1,1 @@
+"""live-sessions: live classes and office hours behind a GraphQL API."""

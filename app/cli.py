@@ -1,0 +1,93 @@
+"""The `live-sessions` command: serve, migrate, token."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from alembic import command
+
+from app.auth import mint_token, resolve_secret
+from app.config import Settings
+from app.migrations import alembic_config
+
+
+def migrate(settings: Settings) -> None:
+    command.upgrade(alembic_config(settings), "head")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    migrate(settings)
+    # Resolve (and if need be create) the secret once, before any worker starts.
+    resolve_secret(settings)
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=args.graceful_timeout,
+    )
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> None:
+    token = mint_token(
+        resolve_secret(settings),
+        sub=args.sub,
+        scopes=args.scope.split(),
+        ttl=timedelta(minutes=args.ttl_minutes),
+        audience=settings.auth_jwt_audience,
+        issuer=settings.auth_jwt_issuer,
+    )
+    print(token)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="live-sessions", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply migrations, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=30,
+        help="seconds to let in-flight requests finish on shutdown",
+    )
+
+    commands.add_parser("migrate", help="apply database migrations up to the latest")
+
+    token = commands.add_parser("token", help="print a bearer token for the configured secret")
+    token.add_argument("--sub", required=True, help="the user id the token speaks for")
+    token.add_argument(
+        "--scope",
+        default="sessions:write registrations:write",
+        help="space-separated scopes (default: %(default)s)",
+    )
+    token.add_argument("--ttl-minutes", type=int, default=12 * 60)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "serve":
+        _serve(args, settings)
+    elif args.command == "migrate":
+        migrate(settings)
+    else:
+        _token(args, settings)
+
+
+if __name__ == "__main__":
+    main()

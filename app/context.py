@@ -1,0 +1,28 @@
+"""The per-request context every resolver receives."""
+
+from dataclasses import dataclass
+
+from starlette.authentication import BaseUser
+from starlette.requests import HTTPConnection
+
+from app.auth import Caller, require_caller
+from app.db import Database
+
+
+@dataclass
+class AppContext:
+    """Holds a database handle (never a live session) and who is asking."""
+
+    db: Database
+    user: BaseUser
+    request: HTTPConnection | None = None
+
+    @property
+    def caller(self) -> Caller:
+        """The authenticated caller; raises `Unauthenticated` for anyone else."""
+        return require_caller(self.user)
+
+
+def build_context(connection: HTTPConnection) -> AppContext:
+    """The context for one HTTP request or WebSocket, from lifespan state and auth."""
+    return AppContext(db=connection.state.db, user=connection.user, request=connection)

@@ -1,0 +1,23 @@
+"""The POST /v1/sessions contract: the reference page's schemas, as data."""
+
+import json
+from importlib.resources import files
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from app import rfc3339
+
+_DOCUMENT: dict[str, Any] = json.loads(
+    files(__package__).joinpath("post_v1_sessions.json").read_text(encoding="utf-8")
+)
+
+REQUEST_SCHEMA: dict[str, Any] = _DOCUMENT["request"]
+RESPONSE_SCHEMA: dict[str, Any] = _DOCUMENT["response"]
+ERROR_SCHEMA: dict[str, Any] = _DOCUMENT["error"]
+
+# Only `date-time` is asserted, with the same strict parser the GraphQL scalar uses.
+_FORMATS = FormatChecker(formats=())
+_FORMATS.checks("date-time")(rfc3339.is_valid)
+
+request_validator = Draft202012Validator(REQUEST_SCHEMA, format_checker=_FORMATS)

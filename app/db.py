@@ -1,0 +1,90 @@
+"""The async engine, its per-engine connection settings, and transaction scopes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+
+_BEGIN_MODE = "sqlite_begin"
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the engine for `settings.database_url` with the engine's durability settings."""
+    if settings.is_sqlite:
+        return _sqlite_engine(settings)
+    return _postgresql_engine(settings)
+
+
+def _sqlite_engine(settings: Settings) -> AsyncEngine:
+    engine = create_async_engine(settings.database_url)
+    busy_timeout = settings.sqlite_busy_timeout_ms
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to issue (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a 201 must survive a power cut, as it does on PostgreSQL.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that later writes fails with "database is locked"
+        # without waiting; writers take the lock up front with BEGIN IMMEDIATE.
+        mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _postgresql_engine(settings: Settings) -> AsyncEngine:
+    server_settings: dict[str, str] = {"timezone": "UTC"}
+    if settings.database_schema:
+        server_settings["search_path"] = settings.database_schema
+    return create_async_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        connect_args={"server_settings": server_settings},
+    )
+
+
+class Database:
+    """Session factories over one engine: short read scopes and write transactions.
+
+    The request context carries this object, never a live session: Strawberry resolves
+    sibling fields concurrently, and one AsyncSession cannot serve two of them at once.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._writer = async_sessionmaker(
+            engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction: committed when the block exits, rolled back on error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only scope; whatever it leaves open is rolled back."""
+        async with self._reader() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,102 @@
+"""The ASGI application: `create_app(settings)` builds it; `app` is the default one."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypedDict
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from app import rest_compat
+from app.auth import BearerAuthBackend, TokenVerifier, verifier_for
+from app.config import Settings
+from app.context import AppContext, build_context
+from app.db import Database, create_engine
+from app.openapi import openapi_document
+from app.schema import schema
+
+logger = logging.getLogger(__name__)
+
+
+class State(TypedDict):
+    """Lifespan state; Starlette copies it into every request's `state`."""
+
+    settings: Settings
+    db: Database
+    verifier: TokenVerifier
+
+
+class GraphQLView(GraphQL[AppContext, None]):
+    async def get_context(self, request: Request | WebSocket, response: Any) -> AppContext:
+        return build_context(request)
+
+
+async def healthz(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def openapi(_: Request) -> JSONResponse:
+    return JSONResponse(openapi_document())
+
+
+async def http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = exc.detail.lower().replace(" ", "_")
+    return rest_compat.error_response(exc.status_code, code, exc.detail)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return rest_compat.error_response(500, "internal_error", "Internal server error")
+
+
+def _on_auth_error(_: HTTPConnection, exc: Exception) -> Response:
+    # The backend records refusals instead of raising; reaching here is a bug.
+    raise exc
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        db = Database(create_engine(settings))
+        try:
+            yield {"settings": settings, "db": db, "verifier": verifier_for(settings)}
+        finally:
+            await db.dispose()
+
+    graphql = GraphQLView(schema)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/v1/sessions", rest_compat.create_session, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(
+                AuthenticationMiddleware, backend=BearerAuthBackend(), on_error=_on_auth_error
+            )
+        ],
+        exception_handlers={HTTPException: http_error, Exception: unexpected_error},
+        lifespan=lifespan,
+    )
+
+
+def __getattr__(name: str) -> Starlette:
+    # `app.main:app` is built on first use, so importing `create_app` reads no environment.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

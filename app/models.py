@@ -1,0 +1,102 @@
+"""Database tables (SQLModel) and the column types they need."""
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class SessionKind(enum.StrEnum):
+    LIVE = "live"
+    OFFICE_HOURS = "office_hours"
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """An aware UTC datetime on every engine.
+
+    SQLite's DateTime would drop the offset and keep the local clock time of a
+    `+02:00` value; converting to UTC on the way in and re-attaching UTC on the
+    way out keeps instants exact and text ordering correct.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: attach a UTC offset")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum_column(enum_type: type[enum.StrEnum], **kwargs: Any) -> sa.Column[Any]:
+    # Stored as plain text (no native PostgreSQL enum) so adding a value is not a migration.
+    return sa.Column(
+        sa.Enum(
+            enum_type,
+            native_enum=False,
+            length=20,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+        nullable=False,
+        **kwargs,
+    )
+
+
+JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Session(SQLModel, table=True):
+    """A scheduled live class or office hour."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        sa.Index("ix_sessions_scheduled", "scheduled_at", "id"),
+        sa.Index("ix_sessions_brand_scheduled", "brand_id", "scheduled_at", "id"),
+        sa.Index("ix_sessions_host_scheduled", "host_id", "scheduled_at", "id"),
+        sa.CheckConstraint("max_participants > 0", name="ck_sessions_max_participants"),
+        sa.CheckConstraint(
+            "registered_count >= 0 AND registered_count <= max_participants",
+            name="ck_sessions_registered_count",
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    host_id: str
+    brand_id: str
+    title: str
+    kind: SessionKind = Field(sa_column=_enum_column(SessionKind))
+    category: str | None = None
+    scheduled_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: SessionStatus = Field(sa_column=_enum_column(SessionStatus))
+    stream_call_id: str | None = None
+    max_participants: int
+    duration_minutes: int | None = None
+    recording_url: str | None = None
+    # `metadata` is taken by SQLAlchemy's declarative base, hence the attribute name.
+    meta: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column("metadata", JSONDocument, nullable=False)
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    registered_count: int = Field(default=0, nullable=False)

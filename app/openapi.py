@@ -1,0 +1,79 @@
+"""The OpenAPI 3.1 document of the REST compatibility route."""
+
+from typing import Any
+
+from app.auth import SCOPE_SESSIONS_ADMIN, SCOPE_SESSIONS_WRITE
+from app.contract import ERROR_SCHEMA, REQUEST_SCHEMA, RESPONSE_SCHEMA
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "live-sessions REST compatibility API",
+            "version": "1.0.0",
+            "description": "The legacy REST route. New clients use the GraphQL API at /graphql.",
+        },
+        "paths": {
+            "/v1/sessions": {
+                "post": {
+                    "operationId": "createSession",
+                    "summary": "Create a live session",
+                    "description": (
+                        f"Needs the scope `{SCOPE_SESSIONS_WRITE}`; `host_id` must be the "
+                        f"token's `sub` unless the caller also has `{SCOPE_SESSIONS_ADMIN}`."
+                    ),
+                    "security": [{"bearerAuth": [SCOPE_SESSIONS_WRITE]}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CreateSessionRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Session created",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Session"}
+                                }
+                            },
+                        },
+                        "400": _error("Validation error"),
+                        "401": _error("Missing, malformed, expired or otherwise invalid token"),
+                        "403": _error("Missing scope, or host_id is another user"),
+                        "413": _error("Body larger than the limit (1 MiB by default)"),
+                        "415": _error("Body is not application/json"),
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "CreateSessionRequest": REQUEST_SCHEMA,
+                "Session": RESPONSE_SCHEMA,
+                "Error": ERROR_SCHEMA,
+            },
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": (
+                        "HS256 JWT with `sub` and `exp`; scopes in the space-separated `scope` "
+                        f"claim: `{SCOPE_SESSIONS_WRITE}` to create, `{SCOPE_SESSIONS_ADMIN}` "
+                        "to act for another host."
+                    ),
+                }
+            },
+        },
+    }

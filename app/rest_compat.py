@@ -1,0 +1,207 @@
+"""POST /v1/sessions, the legacy REST route, as a translator onto `createSession`.
+
+It checks the request against the reference page's schema, renames keys into the
+mutation's input, executes the mutation through the same schema and context as
+/graphql, and renames the result back. It owns two tables, key names and error
+code -> HTTP status, and no business rule.
+"""
+
+import json
+from typing import Any
+
+from jsonschema import ValidationError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from app.auth import require_caller
+from app.context import build_context
+from app.contract import REQUEST_SCHEMA, request_validator
+from app.errors import Unauthenticated
+from app.schema import schema
+
+# REST key -> GraphQL name, in the order of the reference page's response schema.
+KEYS: dict[str, str] = {
+    "id": "id",
+    "host_id": "hostId",
+    "brand_id": "brandId",
+    "title": "title",
+    "kind": "kind",
+    "category": "category",
+    "scheduled_at": "scheduledAt",
+    "started_at": "startedAt",
+    "ended_at": "endedAt",
+    "status": "status",
+    "stream_call_id": "streamCallId",
+    "max_participants": "maxParticipants",
+    "duration_minutes": "durationMinutes",
+    "recording_url": "recordingUrl",
+    "metadata": "metadata",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+    "registered_count": "registeredCount",
+    "is_registered": "isRegistered",
+}
+REST_KEYS = {graphql: rest for rest, graphql in KEYS.items()}
+ENUM_KEYS = ("kind", "status")
+REQUEST_KEYS = tuple(REQUEST_SCHEMA["properties"])
+
+# The selection set is the response contract.
+CREATE_SESSION = (
+    "mutation CreateSession($input: CreateSessionInput!) {"
+    f" createSession(input: $input) {{ {' '.join(KEYS.values())} }} }}"
+)
+
+# GraphQL error code -> (HTTP status, REST error code).
+STATUS: dict[str, tuple[int, str]] = {
+    "BAD_USER_INPUT": (400, "validation_error"),
+    "UNAUTHENTICATED": (401, "unauthorized"),
+    "FORBIDDEN": (403, "forbidden"),
+    "NOT_FOUND": (404, "not_found"),
+    "CONFLICT": (409, "conflict"),
+}
+INTERNAL = (500, "internal_error")
+
+JSON_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "object": "a JSON object",
+    "boolean": "a boolean",
+    "number": "a number",
+}
+
+
+class RestError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status, self.code, self.message)
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+async def create_session(request: Request) -> JSONResponse:
+    try:
+        try:
+            require_caller(request.user)
+        except Unauthenticated as error:
+            raise RestError(401, "unauthorized", error.message) from None
+        body = await _read_json_object(request)
+        _check_against_contract(body)
+        return await _execute_create(request, body)
+    except RestError as error:
+        return error.response()
+
+
+async def _read_json_object(request: Request) -> dict[str, Any]:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise RestError(415, "unsupported_media_type", "the body must be application/json")
+    limit: int = request.state.settings.max_body_bytes
+    too_large = RestError(413, "payload_too_large", f"the body is larger than {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise RestError(400, "validation_error", "the body ended early") from None
+    try:
+        # Decoding first: json.loads would also accept UTF-16 and UTF-32 bytes.
+        text = b"".join(chunks).decode("utf-8")
+        body = json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise RestError(400, "validation_error", "the body is not UTF-8") from None
+    except ValueError as error:
+        raise RestError(400, "validation_error", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise RestError(400, "validation_error", "the body is nested too deeply") from None
+    if not isinstance(body, dict):
+        raise RestError(400, "validation_error", "the body must be a JSON object")
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _check_against_contract(body: dict[str, Any]) -> None:
+    errors = sorted(
+        request_validator.iter_errors(body),
+        key=lambda error: _field_order(_field_of(error)),
+    )
+    if errors:
+        message = "; ".join(_describe(error) for error in errors)
+        raise RestError(400, "validation_error", message)
+
+
+def _field_of(error: ValidationError) -> str:
+    if error.validator == "required":
+        return str(error.message.split("'")[1])
+    return ".".join(str(part) for part in error.absolute_path) or "body"
+
+
+def _field_order(field: str) -> int:
+    name = field.split(".", maxsplit=1)[0]
+    return REQUEST_KEYS.index(name) if name in REQUEST_KEYS else len(REQUEST_KEYS)
+
+
+def _describe(error: ValidationError) -> str:
+    field = _field_of(error)
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    reasons = {
+        "required": "is required",
+        "type": f"must be {JSON_TYPE_NAMES.get(str(schema.get('type')), schema.get('type'))}",
+        "minLength": "must not be empty",
+        "exclusiveMinimum": f"must be greater than {schema.get('exclusiveMinimum')}",
+        "maximum": f"must be at most {schema.get('maximum')}",
+        "enum": "must be one of " + ", ".join(str(value) for value in schema.get("enum", [])),
+        "format": "must be an RFC 3339 date-time with a UTC offset, like 2030-06-01T10:00:00Z",
+    }
+    return f"{field}: {reasons.get(str(error.validator), error.message)}"
+
+
+def _to_variables(body: dict[str, Any]) -> dict[str, Any]:
+    data = {KEYS[key]: body[key] for key in REQUEST_KEYS if key in body}
+    if "maxParticipants" in data:
+        # JSON Schema counts 128.0 as an integer; GraphQL's Int wants 128.
+        data["maxParticipants"] = int(data["maxParticipants"])
+    if "kind" in data:
+        data["kind"] = data["kind"].upper()
+    return {"input": data}
+
+
+def _to_body(session: dict[str, Any]) -> dict[str, Any]:
+    body = {REST_KEYS[key]: value for key, value in session.items()}
+    for key in ENUM_KEYS:
+        body[key] = body[key].lower()
+    return body
+
+
+async def _execute_create(request: Request, body: dict[str, Any]) -> JSONResponse:
+    result = await schema.execute(
+        CREATE_SESSION,
+        variable_values=_to_variables(body),
+        context_value=build_context(request),
+        operation_name="CreateSession",
+    )
+    if result.errors:
+        error = result.errors[0]
+        extensions = error.extensions or {}
+        status, code = STATUS.get(str(extensions.get("code")), INTERNAL)
+        message = error.message
+        field = extensions.get("field")
+        if isinstance(field, str) and field in REST_KEYS:
+            message = message.replace(f"{field}: ", f"{REST_KEYS[field]}: ", 1)
+        raise RestError(status, code, message)
+    assert result.data is not None
+    return JSONResponse(_to_body(result.data["createSession"]), status_code=201)

@@ -1,0 +1,61 @@
+"""Input types, converted to the resolvers' plain data by `to_data`."""
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.resolvers import sessions as rules
+from app.schema.enums import SessionKind, SessionStatus
+
+
+@strawberry.input(description="A new session. The caller must be the host or an admin.")
+class CreateSessionInput:
+    host_id: str
+    brand_id: str
+    title: str = strawberry.field(description="Not empty.")
+    scheduled_at: datetime
+    max_participants: int = strawberry.field(description="At least 1.")
+    kind: SessionKind = SessionKind.LIVE
+    metadata: JSON | None = strawberry.field(
+        default=None, description="A JSON object; {} when omitted."
+    )
+    category: str | None = None
+
+    def to_data(self) -> rules.NewSession:
+        return rules.NewSession(
+            host_id=self.host_id,
+            brand_id=self.brand_id,
+            title=self.title,
+            scheduled_at=self.scheduled_at,
+            max_participants=self.max_participants,
+            kind=self.kind,
+            metadata=self.metadata,
+            category=self.category,
+        )
+
+
+@strawberry.input(description="Every given condition must hold.")
+class SessionFilter:
+    brand_id: str | None = None
+    host_id: str | None = None
+    status: list[SessionStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    kind: SessionKind | None = None
+    scheduled_from: datetime | None = strawberry.field(
+        default=None, description="scheduledAt at or after this instant."
+    )
+    scheduled_to: datetime | None = strawberry.field(
+        default=None, description="scheduledAt strictly before this instant."
+    )
+
+    def to_data(self) -> rules.SessionFilter:
+        return rules.SessionFilter(
+            brand_id=self.brand_id,
+            host_id=self.host_id,
+            statuses=self.status,
+            kind=self.kind,
+            scheduled_from=self.scheduled_from,
+            scheduled_to=self.scheduled_to,
+        )

@@ -1,0 +1,94 @@
+"""Output types. Built from resolver results by `from_view`; no rules live here."""
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.resolvers.sessions import SessionPage, SessionView, count_sessions, cursor_of
+from app.schema.enums import SessionKind, SessionStatus
+
+
+@strawberry.type(description="A live class or office hour that members register for.")
+class Session:
+    id: strawberry.ID = strawberry.field(description="The session's UUID, as text.")
+    host_id: str = strawberry.field(description="The user who hosts the session.")
+    brand_id: str = strawberry.field(description="The brand the session belongs to.")
+    title: str
+    kind: SessionKind
+    category: str | None
+    scheduled_at: datetime = strawberry.field(description="When the session is due to start.")
+    started_at: datetime | None = strawberry.field(description="When the host went live.")
+    ended_at: datetime | None = strawberry.field(description="When the host ended it.")
+    status: SessionStatus
+    stream_call_id: str | None = strawberry.field(description="The video call, once live.")
+    max_participants: int = strawberry.field(description="Seats available.")
+    duration_minutes: int | None = strawberry.field(
+        description="Whole minutes between start and end, once ended."
+    )
+    recording_url: str | None
+    metadata: JSON = strawberry.field(description="Free-form JSON object set by the host.")
+    created_at: datetime
+    updated_at: datetime
+    registered_count: int = strawberry.field(description="Seats taken.")
+    is_registered: bool = strawberry.field(description="Whether the caller holds a seat.")
+
+    @classmethod
+    def from_view(cls, view: SessionView) -> Self:
+        row = view.session
+        return cls(
+            id=strawberry.ID(row.id),
+            host_id=row.host_id,
+            brand_id=row.brand_id,
+            title=row.title,
+            kind=row.kind,
+            category=row.category,
+            scheduled_at=row.scheduled_at,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            status=row.status,
+            stream_call_id=row.stream_call_id,
+            max_participants=row.max_participants,
+            duration_minutes=row.duration_minutes,
+            recording_url=row.recording_url,
+            metadata=JSON(row.meta),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            registered_count=row.registered_count,
+            is_registered=view.is_registered,
+        )
+
+
+@strawberry.type
+class SessionEdge:
+    cursor: str
+    node: Session
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(description="One page of sessions, ordered by scheduledAt then id.")
+class SessionConnection:
+    edges: list[SessionEdge]
+    page_info: PageInfo
+    page: strawberry.Private[SessionPage]
+
+    @strawberry.field(description="How many sessions match the filter, on all pages.")
+    async def total_count(self, info: strawberry.Info) -> int:
+        return await count_sessions(info.context.db, self.page.filter)
+
+    @classmethod
+    def from_page(cls, page: SessionPage) -> Self:
+        return cls(
+            edges=[
+                SessionEdge(cursor=cursor_of(view.session), node=Session.from_view(view))
+                for view in page.views
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+            page=page,
+        )

@@ -1,0 +1,125 @@
+"""Shared fixtures: a fresh database per test on each engine, the app over real ASGI HTTP."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlmodel import SQLModel
+
+import app.models  # noqa: F401 - registers the tables
+from app.auth import mint_token
+from app.config import Settings
+from app.db import create_engine
+from app.main import create_app
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+HOST = "host-1"
+WRITER_SCOPES = ("sessions:write", "registrations:write")
+
+ENGINES = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            POSTGRES_URL is None, reason="TEST_POSTGRES_URL is not set; .ci/run sets it"
+        ),
+    ),
+]
+
+
+def token(
+    sub: str = HOST,
+    scopes: Iterable[str] = WRITER_SCOPES,
+    *,
+    secret: str = SECRET,
+    ttl: timedelta = timedelta(minutes=5),
+    **claims: Any,
+) -> str:
+    return mint_token(secret, sub=sub, scopes=scopes, ttl=ttl, **claims)
+
+
+def auth(sub: str = HOST, scopes: Iterable[str] = WRITER_SCOPES) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(sub, scopes)}"}
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_settings(engine_name: str, tmp_path: Any) -> AsyncIterator[dict[str, Any]]:
+    """Connection settings for an empty database that only this test sees."""
+    if engine_name == "sqlite":
+        yield {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"}
+        return
+    assert POSTGRES_URL is not None
+    schema = f"t_{uuid.uuid4().hex}"
+    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'CREATE SCHEMA "{schema}"')
+        yield {"database_url": POSTGRES_URL, "database_schema": schema}
+    finally:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await connection.close()
+
+
+@pytest.fixture
+def settings(database_settings: dict[str, Any]) -> Settings:
+    return Settings(auth_jwt_secret=SECRET, **database_settings)
+
+
+@pytest.fixture
+async def schema_ready(settings: Settings) -> Settings:
+    """The tables, created directly for speed (test_migrations covers Alembic)."""
+    engine = create_engine(settings)
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all)
+    await engine.dispose()
+    return settings
+
+
+@pytest.fixture
+async def client(schema_ready: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(create_app(schema_ready)) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def graphql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers=auth() if headers is None else headers,
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def valid_body(**overrides: Any) -> dict[str, Any]:
+    """A REST request body exactly as the reference page describes it."""
+    body: dict[str, Any] = {
+        "host_id": HOST,
+        "brand_id": "brand-1",
+        "title": "Morning mobility",
+        "scheduled_at": "2030-06-01T10:00:00Z",
+        "max_participants": 50,
+    }
+    body.update(overrides)
+    return body

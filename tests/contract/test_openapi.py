@@ -1,0 +1,49 @@
+"""GET /openapi.json documents the route with the reference page's schemas."""
+
+import httpx
+
+from app.contract import REQUEST_SCHEMA, RESPONSE_SCHEMA
+from tests.contract.reference import ERROR_SCHEMA as PAGE_ERROR
+from tests.contract.reference import REQUEST_SCHEMA as PAGE_REQUEST
+from tests.contract.reference import RESPONSE_SCHEMA as PAGE_RESPONSE
+
+
+def test_app_contract_is_the_page_with_only_the_int32_bound_added() -> None:
+    request = {**REQUEST_SCHEMA, "properties": dict(REQUEST_SCHEMA["properties"])}
+    capacity = dict(request["properties"]["max_participants"])
+    assert capacity.pop("maximum") == 2**31 - 1
+    request["properties"]["max_participants"] = capacity
+
+    assert request == PAGE_REQUEST
+    assert RESPONSE_SCHEMA == PAGE_RESPONSE
+
+
+async def test_openapi_document_fills_the_pages_gaps(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")  # no token needed
+
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    operation = document["paths"]["/v1/sessions"]["post"]
+    assert operation["operationId"] == "createSession"
+    assert operation["security"] == [{"bearerAuth": ["sessions:write"]}]
+    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert set(operation["responses"]) == {"201", "400", "401", "403", "413", "415"}
+    schemas = document["components"]["schemas"]
+    assert schemas["Session"] == PAGE_RESPONSE
+    assert schemas["Error"] == PAGE_ERROR
+    assert schemas["CreateSessionRequest"] == REQUEST_SCHEMA
+
+
+async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+
+    assert response.status_code == 200
+
+
+async def test_graphiql_page_is_served_without_a_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
