@@ -10,7 +10,7 @@ logged with its traceback and masked as INTERNAL_SERVER_ERROR.
     ├── Forbidden             FORBIDDEN
     ├── NotFound              NOT_FOUND
     └── Conflict                                  (the request clashes with current state)
-        ├── InvalidTransition INVALID_TRANSITION
+        ├── InvalidTransition INVALID_TRANSITION  (status: the session's current status)
         ├── SessionFull       SESSION_FULL
         └── RegistrationClosed REGISTRATION_CLOSED
 """
@@ -63,6 +63,14 @@ class Conflict(DomainError):
 
 class InvalidTransition(Conflict):
     code = "INVALID_TRANSITION"
+
+    def __init__(self, message: str, *, current: str) -> None:
+        super().__init__(message)
+        self.current = current
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "status": self.current}
 
 
 class SessionFull(Conflict):

@@ -100,3 +100,20 @@ class Session(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     registered_count: int = Field(default=0, nullable=False)
+
+
+class Registration(SQLModel, table=True):
+    """A member holding a seat in a session."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (sa.Index("ix_registrations_user", "user_id", "session_id"),)
+
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(36),
+            sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    user_id: str = Field(primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -1,18 +1,21 @@
-"""Creating, reading and listing sessions."""
+"""Sessions: create, read, list, update, and the lifecycle scheduled -> live -> ended."""
 
+import enum
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
-from app.errors import BadUserInput
+from app.errors import BadUserInput, InvalidTransition, NotFound
 from app.models import Session, SessionKind, SessionStatus
 from app.resolvers import cursors
 from app.resolvers.validation import (
@@ -21,16 +24,27 @@ from app.resolvers.validation import (
     require_optional_text,
     require_text,
 )
+from app.resolvers.views import (
+    REGISTRATIONS,
+    SESSIONS,
+    SessionView,
+    load_view,
+    parse_session_id,
+    require_session_id,
+    require_view,
+    select_views,
+)
 
 MAX_PAGE_SIZE = 100
 
 
-@dataclass(frozen=True)
-class SessionView:
-    """A session as one caller sees it."""
+class Missing(enum.Enum):
+    """An update field the caller did not send (unlike an explicit null)."""
 
-    session: Session
-    is_registered: bool
+    MISSING = enum.auto()
+
+
+MISSING = Missing.MISSING
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,18 @@ class NewSession:
 
 
 @dataclass(frozen=True)
+class SessionChanges:
+    """Fields to change; MISSING leaves a field as it is, None clears `category`."""
+
+    title: str | None | Missing = MISSING
+    scheduled_at: datetime | None | Missing = MISSING
+    max_participants: int | None | Missing = MISSING
+    kind: SessionKind | None | Missing = MISSING
+    category: str | None | Missing = MISSING
+    metadata: Any = MISSING
+
+
+@dataclass(frozen=True)
 class SessionFilter:
     brand_id: str | None = None
     host_id: str | None = None
@@ -53,6 +79,7 @@ class SessionFilter:
     kind: SessionKind | None = None
     scheduled_from: datetime | None = None
     scheduled_to: datetime | None = None
+    registered_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,7 @@ class SessionPage:
     views: list[SessionView]
     has_next_page: bool
     filter: SessionFilter = field(default_factory=SessionFilter)
+    user_id: str = ""
 
     @property
     def end_cursor(self) -> str | None:
@@ -74,6 +102,9 @@ def now() -> datetime:
 
 def cursor_of(session: Session) -> str:
     return cursors.encode((session.scheduled_at, session.id))
+
+
+# -- create and read --------------------------------------------------------------
 
 
 async def create_session(db: Database, caller: Caller, data: NewSession) -> SessionView:
@@ -100,40 +131,31 @@ async def create_session(db: Database, caller: Caller, data: NewSession) -> Sess
     return SessionView(session, is_registered=False)
 
 
-def parse_session_id(value: str) -> str | None:
-    """The canonical form of a session id, or None when it cannot be one."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
 async def get_session(db: Database, caller: Caller, session_id: str) -> SessionView | None:
     canonical = parse_session_id(session_id)
     if canonical is None:
         return None
     async with db.read() as s:
-        session = await s.get(Session, canonical)
-    if session is None:
-        return None
-    return SessionView(session, is_registered=False)
+        return await load_view(s, canonical, caller.sub)
 
 
-def _conditions(flt: SessionFilter) -> list[ColumnElement[bool]]:
-    column = Session.__table__.c  # type: ignore[attr-defined]
+def _conditions(flt: SessionFilter, user_id: str) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if flt.brand_id is not None:
-        conditions.append(column.brand_id == flt.brand_id)
+        conditions.append(SESSIONS.brand_id == flt.brand_id)
     if flt.host_id is not None:
-        conditions.append(column.host_id == flt.host_id)
+        conditions.append(SESSIONS.host_id == flt.host_id)
     if flt.statuses is not None:
-        conditions.append(column.status.in_(list(flt.statuses)))
+        conditions.append(SESSIONS.status.in_(list(flt.statuses)))
     if flt.kind is not None:
-        conditions.append(column.kind == flt.kind)
+        conditions.append(SESSIONS.kind == flt.kind)
     if flt.scheduled_from is not None:
-        conditions.append(column.scheduled_at >= flt.scheduled_from)
+        conditions.append(SESSIONS.scheduled_at >= flt.scheduled_from)
     if flt.scheduled_to is not None:
-        conditions.append(column.scheduled_at < flt.scheduled_to)
+        conditions.append(SESSIONS.scheduled_at < flt.scheduled_to)
+    if flt.registered_only:
+        mine = sa.select(REGISTRATIONS.session_id).where(REGISTRATIONS.user_id == user_id)
+        conditions.append(SESSIONS.id.in_(mine))
     return conditions
 
 
@@ -145,26 +167,171 @@ async def list_sessions(
     first: int,
     after: str | None,
 ) -> SessionPage:
-    """One page in (scheduledAt, id) order, after the keyset cursor `after`."""
+    """One page in (scheduled_at, id) order after the keyset cursor `after`: one statement."""
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise BadUserInput(f"must be between 1 and {MAX_PAGE_SIZE}", field="first")
-    column = Session.__table__.c  # type: ignore[attr-defined]
-    conditions = _conditions(flt)
+    conditions = _conditions(flt, caller.sub)
     if after is not None:
         scheduled_at, session_id = cursors.decode(after)
         conditions.append(
-            sa.tuple_(column.scheduled_at, column.id) > sa.tuple_(scheduled_at, session_id)
+            sa.tuple_(SESSIONS.scheduled_at, SESSIONS.id) > sa.tuple_(scheduled_at, session_id)
         )
     query = (
-        select(Session).where(*conditions).order_by(column.scheduled_at, column.id).limit(first + 1)
+        select_views(caller.sub)
+        .where(*conditions)
+        .order_by(SESSIONS.scheduled_at, SESSIONS.id)
+        .limit(first + 1)
     )
     async with db.read() as s:
-        rows = list((await s.exec(query)).all())
-    views = [SessionView(row, is_registered=False) for row in rows[:first]]
-    return SessionPage(views=views, has_next_page=len(rows) > first, filter=flt)
+        rows = (await s.exec(query)).all()
+    views = [SessionView(session, bool(is_registered)) for session, is_registered in rows[:first]]
+    return SessionPage(views, len(rows) > first, flt, caller.sub)
 
 
-async def count_sessions(db: Database, flt: SessionFilter) -> int:
-    query = select(sa.func.count()).select_from(Session).where(*_conditions(flt))
+async def count_sessions(db: Database, page: SessionPage) -> int:
+    query = (
+        select(sa.func.count())
+        .select_from(Session)
+        .where(*_conditions(page.filter, page.user_id))
+    )
     async with db.read() as s:
         return (await s.exec(query)).one()
+
+
+# -- change -------------------------------------------------------------------------
+
+
+async def _owned_for_update(s: AsyncSession, caller: Caller, session_id: str) -> Session:
+    """The session row, locked until commit, once the caller is shown to own it."""
+    caller.require_scope(SCOPE_SESSIONS_WRITE)
+    canonical = require_session_id(session_id)
+    session = await s.get(Session, canonical, with_for_update=True)
+    if session is None:
+        raise NotFound(f"no session has the id '{session_id}'")
+    caller.require_owner(session.host_id)
+    return session
+
+
+def _require_status(session: Session, wanted: SessionStatus, action: str) -> None:
+    if session.status != wanted:
+        current = session.status.name
+        raise InvalidTransition(
+            f"cannot {action} a session that is {current}; it must be {wanted.name}",
+            current=current,
+        )
+
+
+async def _change(
+    db: Database,
+    caller: Caller,
+    session_id: str,
+    wanted: SessionStatus,
+    action: str,
+    apply: Callable[[Session, datetime], bool],
+) -> SessionView:
+    """Lock, check owner and status, apply; `apply` says whether anything changed."""
+    async with db.transaction() as s:
+        session = await _owned_for_update(s, caller, session_id)
+        _require_status(session, wanted, action)
+        at = now()
+        if apply(session, at):
+            session.updated_at = at
+        await s.flush()
+        return await require_view(s, session.id, caller.sub)
+
+
+async def start_session(
+    db: Database, caller: Caller, session_id: str, stream_call_id: str | None = None
+) -> SessionView:
+    call_id = require_optional_text(stream_call_id, "streamCallId") or f"call_{uuid.uuid4().hex}"
+
+    def start(session: Session, at: datetime) -> bool:
+        session.status = SessionStatus.LIVE
+        session.started_at = at
+        session.stream_call_id = call_id
+        return True
+
+    return await _change(db, caller, session_id, SessionStatus.SCHEDULED, "start", start)
+
+
+async def end_session(
+    db: Database, caller: Caller, session_id: str, recording_url: str | None = None
+) -> SessionView:
+    if recording_url is not None:
+        _require_http_url(recording_url, "recordingUrl")
+
+    def end(session: Session, at: datetime) -> bool:
+        assert session.started_at is not None
+        session.status = SessionStatus.ENDED
+        session.ended_at = at
+        session.duration_minutes = int((at - session.started_at).total_seconds() // 60)
+        session.recording_url = recording_url
+        return True
+
+    return await _change(db, caller, session_id, SessionStatus.LIVE, "end", end)
+
+
+async def cancel_session(db: Database, caller: Caller, session_id: str) -> SessionView:
+    def cancel(session: Session, _: datetime) -> bool:
+        session.status = SessionStatus.CANCELLED
+        return True
+
+    return await _change(db, caller, session_id, SessionStatus.SCHEDULED, "cancel", cancel)
+
+
+async def update_session(
+    db: Database, caller: Caller, session_id: str, changes: SessionChanges
+) -> SessionView:
+    values = _validated_changes(changes)
+
+    def update(session: Session, _: datetime) -> bool:
+        capacity = values.get("max_participants")
+        if capacity is not None and capacity < session.registered_count:
+            raise BadUserInput(
+                f"cannot be below the {session.registered_count} seats already taken",
+                field="maxParticipants",
+            )
+        changed = False
+        for name, value in values.items():
+            if getattr(session, name) != value:
+                setattr(session, name, value)
+                changed = True
+        return changed
+
+    return await _change(db, caller, session_id, SessionStatus.SCHEDULED, "update", update)
+
+
+_NOT_NULL = {
+    "title": "title",
+    "scheduled_at": "scheduledAt",
+    "max_participants": "maxParticipants",
+    "kind": "kind",
+    "metadata": "metadata",
+}
+
+
+def _validated_changes(changes: SessionChanges) -> dict[str, Any]:
+    """The given fields as model attributes, validated like create."""
+    values: dict[str, Any] = {}
+    for spec in fields(changes):
+        value = getattr(changes, spec.name)
+        if value is MISSING:
+            continue
+        if value is None and spec.name in _NOT_NULL:
+            raise BadUserInput("cannot be null", field=_NOT_NULL[spec.name])
+        values[spec.name] = value
+    if "title" in values:
+        require_text(values["title"], "title")
+    if "max_participants" in values:
+        require_capacity(values["max_participants"])
+    if "category" in values:
+        require_optional_text(values["category"], "category")
+    if "metadata" in values:
+        values["meta"] = require_object(values.pop("metadata"))
+    return values
+
+
+def _require_http_url(value: str, field_name: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadUserInput("must be an absolute http(s) URL", field=field_name)

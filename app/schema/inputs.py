@@ -1,6 +1,7 @@
 """Input types, converted to the resolvers' plain data by `to_data`."""
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -49,6 +50,9 @@ class SessionFilter:
     scheduled_to: datetime | None = strawberry.field(
         default=None, description="scheduledAt strictly before this instant."
     )
+    registered_only: bool | None = strawberry.field(
+        default=None, description="Only sessions the caller is registered for."
+    )
 
     def to_data(self) -> rules.SessionFilter:
         return rules.SessionFilter(
@@ -58,4 +62,33 @@ class SessionFilter:
             kind=self.kind,
             scheduled_from=self.scheduled_from,
             scheduled_to=self.scheduled_to,
+            registered_only=bool(self.registered_only),
+        )
+
+
+def _given(value: Any) -> Any:
+    return rules.MISSING if value is strawberry.UNSET else value
+
+
+@strawberry.input(description="Fields to change on a SCHEDULED session; omitted ones stay.")
+class UpdateSessionInput:
+    title: str | None = strawberry.UNSET
+    scheduled_at: datetime | None = strawberry.UNSET
+    max_participants: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Not below the seats already taken."
+    )
+    kind: SessionKind | None = strawberry.UNSET
+    category: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null clears it."
+    )
+    metadata: JSON | None = strawberry.UNSET
+
+    def to_data(self) -> rules.SessionChanges:
+        return rules.SessionChanges(
+            title=_given(self.title),
+            scheduled_at=_given(self.scheduled_at),
+            max_participants=_given(self.max_participants),
+            kind=_given(self.kind),
+            category=_given(self.category),
+            metadata=_given(self.metadata),
         )

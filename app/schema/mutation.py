@@ -2,14 +2,77 @@
 
 import strawberry
 
+from app.resolvers import registrations
 from app.resolvers import sessions as rules
-from app.schema.inputs import CreateSessionInput
+from app.schema.inputs import CreateSessionInput, UpdateSessionInput
 from app.schema.types import Session
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Schedule a session. Needs the scope sessions:write.")
-    async def create_session(self, info: strawberry.Info, input: CreateSessionInput) -> Session:
+    async def create_session(self, info: strawberry.Info, input: CreateSessionInput) -> Session:  # noqa: A002
         view = await rules.create_session(info.context.db, info.context.caller, input.to_data())
+        return Session.from_view(view)
+
+    @strawberry.mutation(
+        description="Take a seat for the caller (scope registrations:write). Idempotent; "
+        "SESSION_FULL when no seat is left, REGISTRATION_CLOSED unless SCHEDULED or LIVE."
+    )
+    async def register_for_session(self, info: strawberry.Info, session_id: strawberry.ID) -> Session:
+        view = await registrations.register_for_session(
+            info.context.db, info.context.caller, str(session_id)
+        )
+        return Session.from_view(view)
+
+    @strawberry.mutation(
+        description="Give the caller's seat back (scope registrations:write). Idempotent."
+    )
+    async def unregister_from_session(
+        self, info: strawberry.Info, session_id: strawberry.ID
+    ) -> Session:
+        view = await registrations.unregister_from_session(
+            info.context.db, info.context.caller, str(session_id)
+        )
+        return Session.from_view(view)
+
+    @strawberry.mutation(description="Change a SCHEDULED session. Host or admin only.")
+    async def update_session(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,  # noqa: A002
+        input: UpdateSessionInput,  # noqa: A002
+    ) -> Session:
+        view = await rules.update_session(
+            info.context.db, info.context.caller, str(id), input.to_data()
+        )
+        return Session.from_view(view)
+
+    @strawberry.mutation(
+        description="SCHEDULED -> LIVE. Sets startedAt and streamCallId (generated when omitted)."
+    )
+    async def start_session(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,  # noqa: A002
+        stream_call_id: str | None = None,
+    ) -> Session:
+        view = await rules.start_session(
+            info.context.db, info.context.caller, str(id), stream_call_id
+        )
+        return Session.from_view(view)
+
+    @strawberry.mutation(description="LIVE -> ENDED. Sets endedAt, durationMinutes, recordingUrl.")
+    async def end_session(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,  # noqa: A002
+        recording_url: str | None = None,
+    ) -> Session:
+        view = await rules.end_session(info.context.db, info.context.caller, str(id), recording_url)
+        return Session.from_view(view)
+
+    @strawberry.mutation(description="SCHEDULED -> CANCELLED. Host or admin only.")
+    async def cancel_session(self, info: strawberry.Info, id: strawberry.ID) -> Session:  # noqa: A002
+        view = await rules.cancel_session(info.context.db, info.context.caller, str(id))
         return Session.from_view(view)

@@ -6,7 +6,8 @@ from typing import Self
 import strawberry
 from strawberry.scalars import JSON
 
-from app.resolvers.sessions import SessionPage, SessionView, count_sessions, cursor_of
+from app.resolvers.sessions import SessionPage, count_sessions, cursor_of
+from app.resolvers.views import SessionView
 from app.schema.enums import SessionKind, SessionStatus
 
 
@@ -80,7 +81,7 @@ class SessionConnection:
 
     @strawberry.field(description="How many sessions match the filter, on all pages.")
     async def total_count(self, info: strawberry.Info) -> int:
-        return await count_sessions(info.context.db, self.page.filter)
+        return await count_sessions(info.context.db, self.page)
 
     @classmethod
     def from_page(cls, page: SessionPage) -> Self:
