@@ -2,7 +2,7 @@
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - registers the tables
@@ -123,3 +125,30 @@ def valid_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+class StatementLog:
+    """Every SQL statement the process sends while the fixture is active."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Any]] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        self.statements.append((statement, parameters))
+
+    def clear(self) -> None:
+        self.statements.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def statements() -> Iterator[StatementLog]:
+    log = StatementLog()
+    event.listen(Engine, "before_cursor_execute", log)
+    try:
+        yield log
+    finally:
+        event.remove(Engine, "before_cursor_execute", log)

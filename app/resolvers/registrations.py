@@ -97,4 +97,3 @@ async def unregister_from_session(db: Database, caller: Caller, session_id: str)
                 .values(registered_count=SESSIONS.registered_count - 1, updated_at=now())
             )
         return await require_view(s, canonical, caller.sub)
-

@@ -63,11 +63,11 @@ class NewSession:
 class SessionChanges:
     """Fields to change; MISSING leaves a field as it is, None clears `category`."""
 
-    title: str | None | Missing = MISSING
-    scheduled_at: datetime | None | Missing = MISSING
-    max_participants: int | None | Missing = MISSING
-    kind: SessionKind | None | Missing = MISSING
-    category: str | None | Missing = MISSING
+    title: str | Missing | None = MISSING
+    scheduled_at: datetime | Missing | None = MISSING
+    max_participants: int | Missing | None = MISSING
+    kind: SessionKind | Missing | None = MISSING
+    category: str | Missing | None = MISSING
     metadata: Any = MISSING
 
 
@@ -190,9 +190,7 @@ async def list_sessions(
 
 async def count_sessions(db: Database, page: SessionPage) -> int:
     query = (
-        select(sa.func.count())
-        .select_from(Session)
-        .where(*_conditions(page.filter, page.user_id))
+        select(sa.func.count()).select_from(Session).where(*_conditions(page.filter, page.user_id))
     )
     async with db.read() as s:
         return (await s.exec(query)).one()
@@ -225,6 +223,7 @@ async def _change(
     db: Database,
     caller: Caller,
     session_id: str,
+    *,
     wanted: SessionStatus,
     action: str,
     apply: Callable[[Session, datetime], bool],
@@ -251,7 +250,9 @@ async def start_session(
         session.stream_call_id = call_id
         return True
 
-    return await _change(db, caller, session_id, SessionStatus.SCHEDULED, "start", start)
+    return await _change(
+        db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="start", apply=start
+    )
 
 
 async def end_session(
@@ -268,7 +269,7 @@ async def end_session(
         session.recording_url = recording_url
         return True
 
-    return await _change(db, caller, session_id, SessionStatus.LIVE, "end", end)
+    return await _change(db, caller, session_id, wanted=SessionStatus.LIVE, action="end", apply=end)
 
 
 async def cancel_session(db: Database, caller: Caller, session_id: str) -> SessionView:
@@ -276,7 +277,9 @@ async def cancel_session(db: Database, caller: Caller, session_id: str) -> Sessi
         session.status = SessionStatus.CANCELLED
         return True
 
-    return await _change(db, caller, session_id, SessionStatus.SCHEDULED, "cancel", cancel)
+    return await _change(
+        db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="cancel", apply=cancel
+    )
 
 
 async def update_session(
@@ -298,7 +301,9 @@ async def update_session(
                 changed = True
         return changed
 
-    return await _change(db, caller, session_id, SessionStatus.SCHEDULED, "update", update)
+    return await _change(
+        db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="update", apply=update
+    )
 
 
 _NOT_NULL = {

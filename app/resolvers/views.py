@@ -48,7 +48,7 @@ def registered(user_id: str) -> sa.Exists:
     )
 
 
-def select_views(user_id: str) -> Select[tuple[Session, bool]]:
+def select_views(user_id: str) -> Select[Session, bool]:
     """Sessions with the caller's `is_registered`, computed by the same statement.
 
     The correlated EXISTS runs only for the rows that survive WHERE and LIMIT, so a

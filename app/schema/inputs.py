@@ -78,9 +78,7 @@ class UpdateSessionInput:
         default=strawberry.UNSET, description="Not below the seats already taken."
     )
     kind: SessionKind | None = strawberry.UNSET
-    category: str | None = strawberry.field(
-        default=strawberry.UNSET, description="null clears it."
-    )
+    category: str | None = strawberry.field(default=strawberry.UNSET, description="null clears it.")
     metadata: JSON | None = strawberry.UNSET
 
     def to_data(self) -> rules.SessionChanges:

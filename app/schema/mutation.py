@@ -11,7 +11,7 @@ from app.schema.types import Session
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Schedule a session. Needs the scope sessions:write.")
-    async def create_session(self, info: strawberry.Info, input: CreateSessionInput) -> Session:  # noqa: A002
+    async def create_session(self, info: strawberry.Info, input: CreateSessionInput) -> Session:
         view = await rules.create_session(info.context.db, info.context.caller, input.to_data())
         return Session.from_view(view)
 
@@ -19,7 +19,9 @@ class Mutation:
         description="Take a seat for the caller (scope registrations:write). Idempotent; "
         "SESSION_FULL when no seat is left, REGISTRATION_CLOSED unless SCHEDULED or LIVE."
     )
-    async def register_for_session(self, info: strawberry.Info, session_id: strawberry.ID) -> Session:
+    async def register_for_session(
+        self, info: strawberry.Info, session_id: strawberry.ID
+    ) -> Session:
         view = await registrations.register_for_session(
             info.context.db, info.context.caller, str(session_id)
         )
@@ -40,8 +42,8 @@ class Mutation:
     async def update_session(
         self,
         info: strawberry.Info,
-        id: strawberry.ID,  # noqa: A002
-        input: UpdateSessionInput,  # noqa: A002
+        id: strawberry.ID,
+        input: UpdateSessionInput,
     ) -> Session:
         view = await rules.update_session(
             info.context.db, info.context.caller, str(id), input.to_data()
@@ -54,7 +56,7 @@ class Mutation:
     async def start_session(
         self,
         info: strawberry.Info,
-        id: strawberry.ID,  # noqa: A002
+        id: strawberry.ID,
         stream_call_id: str | None = None,
     ) -> Session:
         view = await rules.start_session(
@@ -66,13 +68,13 @@ class Mutation:
     async def end_session(
         self,
         info: strawberry.Info,
-        id: strawberry.ID,  # noqa: A002
+        id: strawberry.ID,
         recording_url: str | None = None,
     ) -> Session:
         view = await rules.end_session(info.context.db, info.context.caller, str(id), recording_url)
         return Session.from_view(view)
 
     @strawberry.mutation(description="SCHEDULED -> CANCELLED. Host or admin only.")
-    async def cancel_session(self, info: strawberry.Info, id: strawberry.ID) -> Session:  # noqa: A002
+    async def cancel_session(self, info: strawberry.Info, id: strawberry.ID) -> Session:
         view = await rules.cancel_session(info.context.db, info.context.caller, str(id))
         return Session.from_view(view)

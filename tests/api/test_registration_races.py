@@ -1,0 +1,97 @@
+"""Concurrent registrations through the HTTP app: never overbooked, never double-counted.
+
+The guarantee comes from the database (a conditional UPDATE and the registration
+primary key), so it holds across processes too; the multi-worker version of these
+races runs against real servers.
+"""
+
+import asyncio
+import random
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from app.config import Settings
+from app.db import create_engine
+from tests.api.test_graphql_sessions import create
+from tests.api.test_registrations import register, unregister
+
+
+async def registered_rows(settings: Settings, session_id: str) -> set[str]:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sa.text("SELECT user_id FROM registrations WHERE session_id = :id"),
+                {"id": session_id},
+            )
+            return {row[0] for row in rows}
+    finally:
+        await engine.dispose()
+
+
+async def registered_count(client: httpx.AsyncClient, session_id: str) -> int:
+    from tests.api.test_registrations import seen_by
+
+    return int((await seen_by(client, session_id, "observer"))["registeredCount"])
+
+
+def outcome(body: dict[str, Any]) -> str:
+    if body.get("errors"):
+        return str(body["errors"][0]["extensions"]["code"])
+    return "OK"
+
+
+async def test_200_members_race_for_50_seats(
+    client: httpx.AsyncClient, schema_ready: Settings
+) -> None:
+    session = await create(client, maxParticipants=50)
+    members = [f"member-{index}" for index in range(200)]
+
+    results = await asyncio.gather(*(register(client, session["id"], m) for m in members))
+
+    outcomes = [outcome(body) for body in results]
+    assert outcomes.count("OK") == 50
+    assert outcomes.count("SESSION_FULL") == 150
+    winners = {m for m, result in zip(members, outcomes, strict=True) if result == "OK"}
+    assert await registered_rows(schema_ready, session["id"]) == winners
+    assert await registered_count(client, session["id"]) == 50
+
+
+async def test_repeated_calls_from_the_same_members_count_once(
+    client: httpx.AsyncClient, schema_ready: Settings
+) -> None:
+    session = await create(client, maxParticipants=50)
+    calls = [f"member-{index % 20}" for index in range(200)]
+    random.Random(7).shuffle(calls)
+
+    results = await asyncio.gather(*(register(client, session["id"], m) for m in calls))
+
+    assert {outcome(body) for body in results} == {"OK"}
+    assert await registered_rows(schema_ready, session["id"]) == {f"member-{i}" for i in range(20)}
+    assert await registered_count(client, session["id"]) == 20
+
+
+async def test_registrations_racing_unregistrations_keep_count_and_rows_equal(
+    client: httpx.AsyncClient, schema_ready: Settings
+) -> None:
+    session = await create(client, maxParticipants=50)
+    leavers = [f"leaver-{index}" for index in range(50)]
+    for member in leavers:
+        await register(client, session["id"], member)
+    joiners = [f"joiner-{index}" for index in range(150)]
+    calls = [unregister(client, session["id"], m) for m in leavers] + [
+        register(client, session["id"], m) for m in joiners
+    ]
+    random.Random(11).shuffle(calls)
+
+    results = await asyncio.gather(*calls)
+
+    assert {outcome(body) for body in results} <= {"OK", "SESSION_FULL"}
+    rows = await registered_rows(schema_ready, session["id"])
+    assert rows <= set(joiners)  # every leaver left
+    count = await registered_count(client, session["id"])
+    assert count == len(rows) <= 50
+    joined = sum(outcome(body) == "OK" for body in results) - len(leavers)
+    assert joined == len(rows)
