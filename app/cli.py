@@ -1,8 +1,9 @@
 """The `live-sessions` command: serve, migrate, token."""
 
 import argparse
-import logging
-import sys
+import logging.config
+import os
+import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from alembic import command
 
 from app.auth import mint_token, resolve_secret
 from app.config import Settings
+from app.logs import logging_config
 from app.migrations import alembic_config
 
 
@@ -23,14 +25,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     migrate(settings)
     # Resolve (and if need be create) the secret once, before any worker starts.
     resolve_secret(settings)
+    if args.workers > 1:
+        _share_metrics_between_workers()
     uvicorn.run(
         "app.main:app",
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=settings.log_level.lower(),
+        log_config=logging_config(settings),
+        access_log=False,
         timeout_graceful_shutdown=args.graceful_timeout,
     )
+
+
+def _share_metrics_between_workers() -> None:
+    # Workers inherit the environment; prometheus_client reads it at import.
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="live-sessions-metrics-")
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> None:
@@ -76,11 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging.config.dictConfig(logging_config(settings))
     if args.command == "serve":
         _serve(args, settings)
     elif args.command == "migrate":

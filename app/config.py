@@ -7,6 +7,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["json", "text"]
 
 
 class Settings(BaseSettings):
@@ -30,8 +31,28 @@ class Settings(BaseSettings):
     auth_jwt_audience: str | None = Field(default=None, description="Required `aud` when set.")
     auth_jwt_issuer: str | None = Field(default=None, description="Required `iss` when set.")
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = Field(
+        default="json", description="json: one JSON object per line; text: for people."
+    )
+    db_pool_size: int = Field(default=5, ge=1, description="Connections kept open per process.")
+    db_max_overflow: int = Field(
+        default=10, ge=0, description="Extra connections per process under load."
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a free connection."
+    )
+    db_connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait to open a connection."
+    )
+    db_statement_timeout_ms: int = Field(
+        default=10_000, ge=0, description="PostgreSQL statement_timeout (0: none)."
+    )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+
+    @property
+    def pool_capacity(self) -> int:
+        return self.db_pool_size + self.db_max_overflow
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,8 +21,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return _postgresql_engine(settings)
 
 
+def _pool_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+        "pool_pre_ping": True,
+    }
+
+
 def _sqlite_engine(settings: Settings) -> AsyncEngine:
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.database_url, **_pool_options(settings))
     busy_timeout = settings.sqlite_busy_timeout_ms
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -48,13 +57,20 @@ def _sqlite_engine(settings: Settings) -> AsyncEngine:
 
 
 def _postgresql_engine(settings: Settings) -> AsyncEngine:
-    server_settings: dict[str, str] = {"timezone": "UTC"}
+    server_settings: dict[str, str] = {
+        "timezone": "UTC",
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "application_name": "live-sessions",
+    }
     if settings.database_schema:
         server_settings["search_path"] = settings.database_schema
     return create_async_engine(
         settings.database_url,
-        pool_pre_ping=True,
-        connect_args={"server_settings": server_settings},
+        connect_args={
+            "server_settings": server_settings,
+            "timeout": settings.db_connect_timeout_s,
+        },
+        **_pool_options(settings),
     )
 
 

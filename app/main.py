@@ -15,11 +15,13 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from app import rest_compat
+from app import health, rest_compat
 from app.auth import BearerAuthBackend, TokenVerifier, verifier_for
 from app.config import Settings
 from app.context import AppContext, build_context
 from app.db import Database, create_engine
+from app.health import migration_head
+from app.middleware import RequestContextMiddleware
 from app.openapi import openapi_document
 from app.schema import schema
 
@@ -32,15 +34,12 @@ class State(TypedDict):
     settings: Settings
     db: Database
     verifier: TokenVerifier
+    migration_head: str | None
 
 
 class GraphQLView(GraphQL[AppContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> AppContext:
         return build_context(request)
-
-
-async def healthz(_: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
 
 
 async def openapi(_: Request) -> JSONResponse:
@@ -70,7 +69,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
         db = Database(create_engine(settings))
         try:
-            yield {"settings": settings, "db": db, "verifier": verifier_for(settings)}
+            yield {
+                "settings": settings,
+                "db": db,
+                "verifier": verifier_for(settings),
+                "migration_head": migration_head(settings),
+            }
         finally:
             await db.dispose()
 
@@ -80,13 +84,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/v1/sessions", rest_compat.create_session, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
+            Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/readyz", health.readyz, methods=["GET"]),
+            Route("/metrics", health.metrics, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
         middleware=[
+            Middleware(RequestContextMiddleware),
             Middleware(
                 AuthenticationMiddleware, backend=BearerAuthBackend(), on_error=_on_auth_error
-            )
+            ),
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
         lifespan=lifespan,

@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -25,15 +26,37 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 HOST = "host-1"
 WRITER_SCOPES = ("sessions:write", "registrations:write")
 
-ENGINES = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(
-            POSTGRES_URL is None, reason="TEST_POSTGRES_URL is not set; .ci/run sets it"
-        ),
-    ),
-]
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=("all", *ENGINES),
+        default="all",
+        help="run database tests on this engine only (postgresql needs TEST_POSTGRES_URL)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("engine") == "postgresql" and POSTGRES_URL is None:
+        raise pytest.UsageError("--engine postgresql needs TEST_POSTGRES_URL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that touches the database runs once per engine."""
+    if "engine_name" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.config.getoption("engine")
+    skip_postgres = pytest.mark.skipif(
+        POSTGRES_URL is None, reason="TEST_POSTGRES_URL is not set; .ci/run sets it"
+    )
+    params = [
+        pytest.param(engine, marks=[skip_postgres] if engine == "postgresql" else [])
+        for engine in ENGINES
+        if chosen in ("all", engine)
+    ]
+    metafunc.parametrize("engine_name", params)
 
 
 def token(
@@ -49,11 +72,6 @@ def token(
 
 def auth(sub: str = HOST, scopes: Iterable[str] = WRITER_SCOPES) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(sub, scopes)}"}
-
-
-@pytest.fixture(params=ENGINES)
-def engine_name(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -79,22 +97,33 @@ def settings(database_settings: dict[str, Any]) -> Settings:
     return Settings(auth_jwt_secret=SECRET, **database_settings)
 
 
-@pytest.fixture
-async def schema_ready(settings: Settings) -> Settings:
+async def create_tables(settings: Settings) -> None:
     """The tables, created directly for speed (test_migrations covers Alembic)."""
     engine = create_engine(settings)
     async with engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all)
     await engine.dispose()
+
+
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for `create_app(settings)`, in process, lifespan running."""
+    async with LifespanManager(create_app(settings)) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+@pytest.fixture
+async def schema_ready(settings: Settings) -> Settings:
+    await create_tables(settings)
     return settings
 
 
 @pytest.fixture
 async def client(schema_ready: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(create_app(schema_ready)) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+    async with app_client(schema_ready) as client:
+        yield client
 
 
 async def graphql(

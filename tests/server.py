@@ -1,5 +1,6 @@
 """A real `live-sessions serve` process on a free 127.0.0.1 port, for end-to-end tests."""
 
+import json
 import os
 import signal
 import socket
@@ -8,7 +9,9 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,13 +36,25 @@ def cli_env(overrides: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_records(self) -> list[dict[str, Any]]:
+        lines = self.log.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+
 @contextmanager
 def running_server(
     cwd: Path, env: Mapping[str, str], *, workers: int = 1, timeout: float = 30.0
-) -> Iterator[str]:
-    """Start the server, wait until /healthz answers, yield its base URL, stop it by PID."""
+) -> Iterator[Server]:
+    """Start the server, wait until /healthz answers, yield it, stop it by its PID."""
     port = free_port()
-    log = (cwd / f"server-{port}.log").open("w")
+    log_path = cwd / f"server-{port}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
         cwd=cwd,
@@ -52,7 +67,7 @@ def running_server(
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {(cwd / log.name).read_text()}")
+                raise RuntimeError(f"server exited: {log_path.read_text()}")
             try:
                 if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                     break
@@ -61,9 +76,10 @@ def running_server(
             if time.monotonic() > deadline:
                 raise TimeoutError("server did not become healthy")
             time.sleep(0.1)
-        yield base_url
+        yield Server(base_url, process, log_path)
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

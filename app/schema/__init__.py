@@ -6,7 +6,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.schema.errors import log_unexpected
-from app.schema.extensions import PresentErrors, RequireCaller
+from app.schema.extensions import OperationMetrics, PresentErrors, RequireCaller
 from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.scalars import SCALAR_MAP
@@ -23,6 +23,6 @@ class LiveSessionsSchema(Schema):
 schema = LiveSessionsSchema(
     query=Query,
     mutation=Mutation,
-    extensions=[PresentErrors, RequireCaller],
+    extensions=[OperationMetrics, PresentErrors, RequireCaller],
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
 )

@@ -1,12 +1,15 @@
-"""Schema extensions: authentication for every operation, and error presentation."""
+"""Schema extensions: authentication, error presentation, per-operation metrics."""
 
 from collections.abc import Iterator
+from time import perf_counter
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from app.errors import Unauthenticated
+from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS
+from app.requests_context import note_graphql_operation
 from app.schema.errors import Phase, present
 
 
@@ -41,3 +44,22 @@ class PresentErrors(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         self._phase = Phase.EXECUTION
         yield
+
+
+class OperationMetrics(SchemaExtension):
+    """Count and time each operation by name; name the request's log lines after it."""
+
+    def on_operation(self) -> Iterator[None]:
+        start = perf_counter()
+        yield
+        context = self.execution_context
+        name = context.operation_name or "anonymous"
+        try:
+            kind = context.operation_type.value
+        except RuntimeError:  # the document did not parse
+            kind = "unknown"
+        note_graphql_operation(name)
+        result = context.result
+        outcome = "error" if result is not None and result.errors else "ok"
+        GRAPHQL_OPERATIONS.labels(name, kind, outcome).inc()
+        GRAPHQL_LATENCY.labels(name, kind).observe(perf_counter() - start)

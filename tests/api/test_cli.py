@@ -18,7 +18,8 @@ def run_cli(cwd: Path, *args: str) -> str:
 
 
 def test_first_run_serves_with_a_generated_secret_and_cli_tokens(tmp_path: Path) -> None:
-    with running_server(tmp_path, {}) as base_url:
+    with running_server(tmp_path, {}) as server:
+        base_url = server.url
         secret_file = tmp_path / "live-sessions.db.secret"
         assert secret_file.exists()
         token = run_cli(tmp_path, "token", "--sub", "host-1", "--scope", "sessions:write")

@@ -1,21 +1,63 @@
-"""Concurrent registrations through the HTTP app: never overbooked, never double-counted.
+"""Concurrent registrations over HTTP: never overbooked, never double-counted.
 
-The guarantee comes from the database (a conditional UPDATE and the registration
-primary key), so it holds across processes too; the multi-worker version of these
-races runs against real servers.
+Each race runs twice: through the in-process ASGI app, and against a real
+`live-sessions serve --workers 4` subprocess on a free 127.0.0.1 port, where the
+requests land on different processes. The guarantee comes from the database (a
+conditional UPDATE and the registration primary key), so both must hold exactly.
 """
 
 import asyncio
+import json
 import random
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from app.config import Settings
 from app.db import create_engine
 from tests.api.test_graphql_sessions import create
 from tests.api.test_registrations import register, unregister
+from tests.conftest import SECRET, app_client, create_tables
+from tests.server import running_server
+
+
+@pytest.fixture
+def settings(database_settings: dict[str, Any]) -> Settings:
+    return Settings(auth_jwt_secret=SECRET, **database_settings)
+
+
+@pytest.fixture(params=["app", "4 workers"])
+async def racer(
+    request: pytest.FixtureRequest, database_settings: dict[str, Any], tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the in-process app, or for a real four-worker server."""
+    if request.param == "app":
+        settings = Settings(auth_jwt_secret=SECRET, **database_settings)
+        await create_tables(settings)
+        async with app_client(settings) as client:
+            yield client
+        return
+    env = {"DATABASE_URL": database_settings["database_url"], "AUTH_JWT_SECRET": SECRET}
+    if "database_schema" in database_settings:
+        env["DATABASE_SCHEMA"] = database_settings["database_schema"]
+    limits = httpx.Limits(max_connections=250, max_keepalive_connections=0)
+    with running_server(tmp_path, env, workers=4) as server:
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:
+            yield client
+
+
+def processes_that_served(log_dir: Path) -> set[int]:
+    pids = set()
+    for log in log_dir.glob("server-*.log"):
+        for line in log.read_text().splitlines():
+            record = json.loads(line) if line.startswith("{") else {}
+            if record.get("logger") == "app.access" and record.get("route") == "/graphql":
+                pids.add(record["process"])
+    return pids
 
 
 async def registered_rows(settings: Settings, session_id: str) -> set[str]:
@@ -44,8 +86,9 @@ def outcome(body: dict[str, Any]) -> str:
 
 
 async def test_200_members_race_for_50_seats(
-    client: httpx.AsyncClient, schema_ready: Settings
+    racer: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> None:
+    client = racer
     session = await create(client, maxParticipants=50)
     members = [f"member-{index}" for index in range(200)]
 
@@ -55,13 +98,16 @@ async def test_200_members_race_for_50_seats(
     assert outcomes.count("OK") == 50
     assert outcomes.count("SESSION_FULL") == 150
     winners = {m for m, result in zip(members, outcomes, strict=True) if result == "OK"}
-    assert await registered_rows(schema_ready, session["id"]) == winners
+    assert await registered_rows(settings, session["id"]) == winners
     assert await registered_count(client, session["id"]) == 50
+    if str(client.base_url).startswith("http://127.0.0.1"):
+        assert len(processes_that_served(tmp_path)) >= 2, "one worker served everything"
 
 
 async def test_repeated_calls_from_the_same_members_count_once(
-    client: httpx.AsyncClient, schema_ready: Settings
+    racer: httpx.AsyncClient, settings: Settings
 ) -> None:
+    client = racer
     session = await create(client, maxParticipants=50)
     calls = [f"member-{index % 20}" for index in range(200)]
     random.Random(7).shuffle(calls)
@@ -69,13 +115,14 @@ async def test_repeated_calls_from_the_same_members_count_once(
     results = await asyncio.gather(*(register(client, session["id"], m) for m in calls))
 
     assert {outcome(body) for body in results} == {"OK"}
-    assert await registered_rows(schema_ready, session["id"]) == {f"member-{i}" for i in range(20)}
+    assert await registered_rows(settings, session["id"]) == {f"member-{i}" for i in range(20)}
     assert await registered_count(client, session["id"]) == 20
 
 
 async def test_registrations_racing_unregistrations_keep_count_and_rows_equal(
-    client: httpx.AsyncClient, schema_ready: Settings
+    racer: httpx.AsyncClient, settings: Settings
 ) -> None:
+    client = racer
     session = await create(client, maxParticipants=50)
     leavers = [f"leaver-{index}" for index in range(50)]
     for member in leavers:
@@ -89,7 +136,7 @@ async def test_registrations_racing_unregistrations_keep_count_and_rows_equal(
     results = await asyncio.gather(*calls)
 
     assert {outcome(body) for body in results} <= {"OK", "SESSION_FULL"}
-    rows = await registered_rows(schema_ready, session["id"])
+    rows = await registered_rows(settings, session["id"])
     assert rows <= set(joiners)  # every leaver left
     count = await registered_count(client, session["id"])
     assert count == len(rows) <= 50

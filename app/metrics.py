@@ -1,0 +1,73 @@
+"""Prometheus metrics: per-route HTTP, per-operation GraphQL, and the connection pool.
+
+With several workers, `live-sessions serve` points PROMETHEUS_MULTIPROC_DIR at a
+fresh directory before they start; every worker then writes its samples there and
+/metrics, whichever worker answers, aggregates them all.
+"""
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy.pool import QueuePool
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+GRAPHQL_OPERATIONS = Counter(
+    "graphql_operations_total",
+    "GraphQL operations executed (REST calls included, as the mutation they run).",
+    ["operation", "type", "outcome"],
+)
+GRAPHQL_LATENCY = Histogram(
+    "graphql_operation_duration_seconds",
+    "Time to execute a GraphQL operation.",
+    ["operation", "type"],
+    buckets=LATENCY_BUCKETS,
+)
+POOL_IN_USE = Gauge(
+    "db_pool_connections_in_use",
+    "Database connections checked out of the pool.",
+    multiprocess_mode="livesum",
+)
+POOL_IDLE = Gauge(
+    "db_pool_connections_idle",
+    "Open database connections waiting in the pool.",
+    multiprocess_mode="livesum",
+)
+POOL_CAPACITY = Gauge(
+    "db_pool_capacity",
+    "Connections the pool may open (size + overflow).",
+    multiprocess_mode="livesum",
+)
+
+
+def observe_pool(pool: object, capacity: int) -> None:
+    if isinstance(pool, QueuePool):
+        POOL_IN_USE.set(pool.checkedout())
+        POOL_IDLE.set(pool.checkedin())
+    POOL_CAPACITY.set(capacity)
+
+
+def exposition() -> tuple[bytes, str]:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,56 @@
+"""Per-request bookkeeping: request id, access log line, HTTP metrics."""
+
+import logging
+from time import perf_counter
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, observe_pool
+from app.requests_context import RequestInfo, current, request_id_from
+
+access_log = logging.getLogger("app.access")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        info = RequestInfo(request_id_from(Headers(scope=scope).get("x-request-id")))
+        token = current.set(info)
+        start = perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", info.request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = perf_counter() - start
+            route = scope.get("route")
+            # The route's template, never the raw path: label values must stay few.
+            path = getattr(route, "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, path, str(status)).inc()
+            HTTP_LATENCY.labels(method, path).observe(elapsed)
+            state = scope.get("state") or {}
+            if "db" in state:
+                observe_pool(state["db"].engine.sync_engine.pool, state["settings"].pool_capacity)
+            access_log.info(
+                "%s %s %s %.1fms",
+                method,
+                scope["path"],
+                status,
+                elapsed * 1000,
+                extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
+            )
+            current.reset(token)
