@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    request_body_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest time a client may take to send a body."
+    )
+    graphql_max_depth: int = Field(default=10, ge=1)
+    graphql_max_introspection_depth: int = Field(
+        default=15, ge=1, description="GraphiQL's standard introspection query needs 15."
+    )
+    graphql_max_aliases: int = Field(default=30, ge=0)
+    graphql_max_tokens: int = Field(default=2000, ge=1)
+    graphql_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest execution of one GraphQL operation."
+    )
+    graphql_introspection: bool = True
+    graphiql: bool = True
 
     @property
     def pool_capacity(self) -> int:

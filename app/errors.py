@@ -12,7 +12,9 @@ logged with its traceback and masked as INTERNAL_SERVER_ERROR.
     └── Conflict                                  (the request clashes with current state)
         ├── InvalidTransition INVALID_TRANSITION  (status: the session's current status)
         ├── SessionFull       SESSION_FULL
-        └── RegistrationClosed REGISTRATION_CLOSED
+        ├── RegistrationClosed REGISTRATION_CLOSED
+        ├── IdempotencyKeyReused  IDEMPOTENCY_KEY_REUSED  (same key, different request)
+        └── IdempotencyInProgress IDEMPOTENCY_IN_PROGRESS (same key, first still running)
 """
 
 from typing import ClassVar
@@ -79,3 +81,11 @@ class SessionFull(Conflict):
 
 class RegistrationClosed(Conflict):
     code = "REGISTRATION_CLOSED"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "IDEMPOTENCY_IN_PROGRESS"

@@ -21,9 +21,9 @@ from app.config import Settings
 from app.context import AppContext, build_context
 from app.db import Database, create_engine
 from app.health import migration_head
-from app.middleware import RequestContextMiddleware
+from app.middleware import BodyDeadlineMiddleware, RequestContextMiddleware
 from app.openapi import openapi_document
-from app.schema import schema
+from app.schema import LiveSessionsSchema, build_schema
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class State(TypedDict):
     db: Database
     verifier: TokenVerifier
     migration_head: str | None
+    schema: LiveSessionsSchema
 
 
 class GraphQLView(GraphQL[AppContext, None]):
@@ -74,11 +75,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "db": db,
                 "verifier": verifier_for(settings),
                 "migration_head": migration_head(settings),
+                "schema": schema,
             }
         finally:
             await db.dispose()
 
-    graphql = GraphQLView(schema)
+    schema = build_schema(settings)
+    graphql = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(BodyDeadlineMiddleware, timeout=settings.request_body_timeout_s),
             Middleware(
                 AuthenticationMiddleware, backend=BearerAuthBackend(), on_error=_on_auth_error
             ),

@@ -1,9 +1,11 @@
-"""Per-request bookkeeping: request id, access log line, HTTP metrics."""
+"""Per-request bookkeeping (request id, access log, metrics) and the body deadline."""
 
+import asyncio
 import logging
 from time import perf_counter
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, observe_pool
@@ -54,3 +56,36 @@ class RequestContextMiddleware:
                 extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
             )
             current.reset(token)
+
+
+class BodyDeadlineMiddleware:
+    """A client gets `timeout` seconds to send its whole body, then a 408.
+
+    uvicorn bounds idle keep-alive connections but not a body that trickles in
+    (or never ends), which would otherwise hold a worker's request slot forever.
+    """
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        body_done = False
+
+        async def receive_before_deadline() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(408, "Request Timeout") from None
+            body_done = message["type"] != "http.request" or not message.get("more_body")
+            return message
+
+        await self.app(scope, receive_before_deadline, send)

@@ -117,3 +117,27 @@ class Registration(SQLModel, table=True):
     )
     user_id: str = Field(primary_key=True)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class IdempotencyState(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A caller's Idempotency-Key for a create, and the outcome it stands for."""
+
+    __tablename__ = "idempotency_keys"
+
+    caller: str = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    state: IdempotencyState = Field(sa_column=_enum_column(IdempotencyState))
+    # Which attempt holds the key while in progress; a lapsed lease may be taken over.
+    attempt: str = Field(max_length=32)
+    locked_until: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    session_id: str | None = Field(default=None, max_length=36)
+    # The session exactly as the first request created it, for replays.
+    response: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -31,6 +31,19 @@ def openapi_document() -> dict[str, Any]:
                         f"token's `sub` unless the caller also has `{SCOPE_SESSIONS_ADMIN}`."
                     ),
                     "security": [{"bearerAuth": [SCOPE_SESSIONS_WRITE]}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": (
+                                "Makes retries safe: the same key with the same body, from "
+                                "the same caller, within 24 hours, returns the first "
+                                "response and creates nothing new."
+                            ),
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -51,8 +64,13 @@ def openapi_document() -> dict[str, Any]:
                         "400": _error("Validation error"),
                         "401": _error("Missing, malformed, expired or otherwise invalid token"),
                         "403": _error("Missing scope, or host_id is another user"),
+                        "408": _error("The body did not arrive in time"),
+                        "409": _error(
+                            "A request with the same Idempotency-Key is still in progress"
+                        ),
                         "413": _error("Body larger than the limit (1 MiB by default)"),
                         "415": _error("Body is not application/json"),
+                        "422": _error("The Idempotency-Key was used for a different request"),
                     },
                 }
             }

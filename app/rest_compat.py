@@ -17,7 +17,6 @@ from app.auth import require_caller
 from app.context import build_context
 from app.contract import REQUEST_SCHEMA, request_validator
 from app.errors import Unauthenticated
-from app.schema import schema
 
 # REST key -> GraphQL name, in the order of the reference page's response schema.
 KEYS: dict[str, str] = {
@@ -47,9 +46,12 @@ REQUEST_KEYS = tuple(REQUEST_SCHEMA["properties"])
 
 # The selection set is the response contract.
 CREATE_SESSION = (
-    "mutation CreateSession($input: CreateSessionInput!) {"
-    f" createSession(input: $input) {{ {' '.join(KEYS.values())} }} }}"
+    "mutation CreateSession($input: CreateSessionInput!, $idempotencyKey: String) {"
+    " createSession(input: $input, idempotencyKey: $idempotencyKey)"
+    f" {{ {' '.join(KEYS.values())} }} }}"
 )
+# GraphQL argument names that errors may name, as a REST caller knows them.
+ERROR_FIELDS = {**REST_KEYS, "idempotencyKey": "Idempotency-Key"}
 
 # GraphQL error code -> (HTTP status, REST error code).
 STATUS: dict[str, tuple[int, str]] = {
@@ -58,6 +60,8 @@ STATUS: dict[str, tuple[int, str]] = {
     "FORBIDDEN": (403, "forbidden"),
     "NOT_FOUND": (404, "not_found"),
     "CONFLICT": (409, "conflict"),
+    "IDEMPOTENCY_IN_PROGRESS": (409, "idempotency_in_progress"),
+    "IDEMPOTENCY_KEY_REUSED": (422, "idempotency_key_reused"),
 }
 INTERNAL = (500, "internal_error")
 
@@ -170,14 +174,14 @@ def _describe(error: ValidationError) -> str:
     return f"{field}: {reasons.get(str(error.validator), error.message)}"
 
 
-def _to_variables(body: dict[str, Any]) -> dict[str, Any]:
+def _to_variables(body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
     data = {KEYS[key]: body[key] for key in REQUEST_KEYS if key in body}
     if "maxParticipants" in data:
         # JSON Schema counts 128.0 as an integer; GraphQL's Int wants 128.
         data["maxParticipants"] = int(data["maxParticipants"])
     if "kind" in data:
         data["kind"] = data["kind"].upper()
-    return {"input": data}
+    return {"input": data, "idempotencyKey": idempotency_key}
 
 
 def _to_body(session: dict[str, Any]) -> dict[str, Any]:
@@ -188,9 +192,9 @@ def _to_body(session: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _execute_create(request: Request, body: dict[str, Any]) -> JSONResponse:
-    result = await schema.execute(
+    result = await request.state.schema.execute(
         CREATE_SESSION,
-        variable_values=_to_variables(body),
+        variable_values=_to_variables(body, request.headers.get("idempotency-key")),
         context_value=build_context(request),
         operation_name="CreateSession",
     )
@@ -200,8 +204,8 @@ async def _execute_create(request: Request, body: dict[str, Any]) -> JSONRespons
         status, code = STATUS.get(str(extensions.get("code")), INTERNAL)
         message = error.message
         field = extensions.get("field")
-        if isinstance(field, str) and field in REST_KEYS:
-            message = message.replace(f"{field}: ", f"{REST_KEYS[field]}: ", 1)
+        if isinstance(field, str) and field in ERROR_FIELDS:
+            message = message.replace(f"{field}: ", f"{ERROR_FIELDS[field]}: ", 1)
         raise RestError(status, code, message)
     assert result.data is not None
     return JSONResponse(_to_body(result.data["createSession"]), status_code=201)

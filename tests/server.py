@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,19 @@ class Server:
     def log_records(self) -> list[dict[str, Any]]:
         lines = self.log.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def wait_for_log(
+        self, wanted: Callable[[dict[str, Any]], bool], timeout: float = 5
+    ) -> dict[str, Any]:
+        """The first log record `wanted` accepts; the server writes it after responding."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [record for record in self.log_records() if wanted(record)]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no such log record in {self.log}")
+            time.sleep(0.05)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
 from app.errors import BadUserInput, InvalidTransition, NotFound
 from app.models import Session, SessionKind, SessionStatus
-from app.resolvers import cursors
+from app.resolvers import cursors, idempotency
 from app.resolvers.validation import (
     require_capacity,
     require_object,
@@ -107,7 +107,23 @@ def cursor_of(session: Session) -> str:
 # -- create and read --------------------------------------------------------------
 
 
-async def create_session(db: Database, caller: Caller, data: NewSession) -> SessionView:
+# What makes two creates "the same request" for an Idempotency-Key.
+_REQUEST_FIELDS = (
+    "host_id",
+    "brand_id",
+    "title",
+    "kind",
+    "category",
+    "scheduled_at",
+    "max_participants",
+    "meta",
+)
+
+
+async def create_session(
+    db: Database, caller: Caller, data: NewSession, idempotency_key: str | None = None
+) -> SessionView:
+    """Schedule a session; with an idempotency key, at most once per key and caller."""
     caller.require_scope(SCOPE_SESSIONS_WRITE)
     created_at = now()
     session = Session(
@@ -126,9 +142,21 @@ async def create_session(db: Database, caller: Caller, data: NewSession) -> Sess
         updated_at=created_at,
     )
     caller.require_owner(session.host_id)
-    async with db.transaction() as s:
+    if idempotency_key is None:
+        async with db.transaction() as s:
+            s.add(session)
+        return SessionView(session, is_registered=False)
+
+    async def insert(s: AsyncSession) -> Session:
         s.add(session)
-    return SessionView(session, is_registered=False)
+        return session
+
+    as_sent = idempotency.snapshot(session)
+    request = {name: as_sent[name] for name in _REQUEST_FIELDS}
+    stored = await idempotency.run_once(
+        db, caller.sub, idempotency_key, request=request, now=created_at, create=insert
+    )
+    return SessionView(stored, is_registered=False)
 
 
 async def get_session(db: Database, caller: Caller, session_id: str) -> SessionView | None:

@@ -1,28 +1,84 @@
-"""The GraphQL schema: thin types over the rules in app.resolvers."""
+"""The GraphQL schema: thin types over the rules in app.resolvers, and its limits."""
+
+import asyncio
+import functools
+from typing import Any
 
 from graphql import GraphQLError
+from graphql.validation import (
+    ASTValidationRule,
+    MaxIntrospectionDepthRule,
+    NoSchemaIntrospectionCustomRule,
+)
 from strawberry import Schema
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
+from app.config import Settings
 from app.schema.errors import log_unexpected
 from app.schema.extensions import OperationMetrics, PresentErrors, RequireCaller
+from app.schema.limits import introspection_depth_rule
 from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.scalars import SCALAR_MAP
 
 
 class LiveSessionsSchema(Schema):
+    def __init__(self, *args: Any, execution_timeout_s: float | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.execution_timeout_s = execution_timeout_s
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Strawberry logs every error with a traceback at ERROR; only bugs deserve that.
         log_unexpected(errors)
 
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            async with asyncio.timeout(self.execution_timeout_s):
+                return await super().execute(*args, **kwargs)
+        except TimeoutError:
+            # The cancelled resolvers rolled their transactions back on the way out.
+            message = f"the operation took longer than {self.execution_timeout_s:g}s and stopped"
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(message, extensions={"code": "TIMEOUT"})]
+            )
 
-schema = LiveSessionsSchema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[OperationMetrics, PresentErrors, RequireCaller],
-    config=StrawberryConfig(scalar_map=SCALAR_MAP),
-)
+
+def build_schema(settings: Settings) -> LiveSessionsSchema:
+    # Factories, not instances: Strawberry builds a fresh extension per operation.
+    extensions: list[type[SchemaExtension] | Any] = [
+        OperationMetrics,
+        PresentErrors,
+        functools.partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
+        functools.partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        functools.partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        RequireCaller,
+    ]
+    rules: list[type[ASTValidationRule]] = [
+        introspection_depth_rule(settings.graphql_max_introspection_depth),
+        MaxIntrospectionDepthRule,
+    ]
+    if not settings.graphql_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extensions.append(functools.partial(AddValidationRules, rules))
+    return LiveSessionsSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_timeout_s=settings.graphql_timeout_s,
+    )
+
+
+def sdl() -> str:
+    """The published shape of the API (schema.graphql); settings do not change it."""
+    return build_schema(Settings.model_construct()).as_str() + "\n"

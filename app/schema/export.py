@@ -3,12 +3,12 @@
 import sys
 from pathlib import Path
 
-from app.schema import schema
+from app.schema import sdl
 
 
 def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "schema.graphql")
-    path.write_text(schema.as_str() + "\n")
+    path.write_text(sdl())
 
 
 if __name__ == "__main__":

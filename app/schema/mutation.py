@@ -1,5 +1,7 @@
 """Root mutation fields."""
 
+from typing import Annotated
+
 import strawberry
 
 from app.resolvers import registrations
@@ -11,8 +13,21 @@ from app.schema.types import Session
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Schedule a session. Needs the scope sessions:write.")
-    async def create_session(self, info: strawberry.Info, input: CreateSessionInput) -> Session:
-        view = await rules.create_session(info.context.db, info.context.caller, input.to_data())
+    async def create_session(
+        self,
+        info: strawberry.Info,
+        input: CreateSessionInput,
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Retry-safe: the same key with the same input returns the "
+                "session the first call created (for 24 hours, per caller)."
+            ),
+        ] = None,
+    ) -> Session:
+        view = await rules.create_session(
+            info.context.db, info.context.caller, input.to_data(), idempotency_key
+        )
         return Session.from_view(view)
 
     @strawberry.mutation(

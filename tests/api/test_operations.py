@@ -179,11 +179,8 @@ def test_logs_are_json_lines_with_request_id_and_operation(
             json={"query": "query ListForLogs { sessions(first: 1) { totalCount } }"},
             headers={**auth(), "X-Request-ID": "trace-me-1"},
         )
-        records = server.log_records()
+        line = server.wait_for_log(lambda record: record.get("request_id") == "trace-me-1")
 
-    access = [r for r in records if r.get("request_id") == "trace-me-1"]
-    assert access, records
-    line = access[-1]
     assert line["logger"] == "app.access"
     assert line["graphql_operation"] == "ListForLogs"
     assert line["status"] == 200

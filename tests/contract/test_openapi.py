@@ -29,7 +29,17 @@ async def test_openapi_document_fills_the_pages_gaps(client: httpx.AsyncClient) 
     assert operation["security"] == [{"bearerAuth": ["sessions:write"]}]
     scheme = document["components"]["securitySchemes"]["bearerAuth"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
-    assert set(operation["responses"]) == {"201", "400", "401", "403", "413", "415"}
+    assert set(operation["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "408",
+        "409",
+        "413",
+        "415",
+        "422",
+    }
     schemas = document["components"]["schemas"]
     assert schemas["Session"] == PAGE_RESPONSE
     assert schemas["Error"] == PAGE_ERROR

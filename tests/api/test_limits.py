@@ -1,0 +1,133 @@
+"""Hostile GraphQL: limits refuse it before it reaches the database."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from graphql import get_introspection_query
+
+from app.config import Settings
+from app.resolvers import sessions as rules
+from tests.conftest import SECRET, StatementLog, app_client, auth, graphql
+
+
+def nested_type_query(levels: int) -> str:
+    inner = "name"
+    for _ in range(levels):
+        inner = f"ofType {{ {inner} }}"
+    return f"{{ __schema {{ types {{ fields {{ type {{ {inner} }} }} }} }} }}"
+
+
+def error_message(body: dict[str, Any]) -> str:
+    assert body.get("errors"), body
+    return str(body["errors"][0]["message"])
+
+
+async def test_standard_introspection_query_passes_the_default_limits(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await graphql(client, get_introspection_query(descriptions=True))
+
+    assert "errors" not in body
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_30_levels_through_introspection_types_is_refused_before_the_database(
+    client: httpx.AsyncClient, statements: StatementLog
+) -> None:
+    statements.clear()
+    body = await graphql(client, nested_type_query(30))
+
+    assert body["data"] is None
+    assert "introspection deeper than 15 levels" in error_message(body)
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert statements.count == 0
+
+
+async def test_too_many_aliases_are_refused(
+    client: httpx.AsyncClient, statements: StatementLog
+) -> None:
+    aliases = " ".join(f"a{i}: sessions(first: 1) {{ totalCount }}" for i in range(31))
+
+    statements.clear()
+    body = await graphql(client, f"{{ {aliases} }}")
+
+    assert body["data"] is None
+    assert "aliases" in error_message(body).lower()
+    assert statements.count == 0
+
+
+async def test_thirty_aliases_are_allowed(client: httpx.AsyncClient) -> None:
+    aliases = " ".join(f"a{i}: __typename" for i in range(30))
+
+    body = await graphql(client, f"{{ {aliases} }}")
+
+    assert "errors" not in body
+
+
+async def test_too_many_tokens_are_refused(client: httpx.AsyncClient) -> None:
+    fields = " ".join(["__typename"] * 2001)
+
+    body = await graphql(client, f"{{ {fields} }}")
+
+    assert body["data"] is None
+    assert "token" in error_message(body).lower()
+
+
+async def test_batched_requests_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql",
+        json=[{"query": "{ __typename }"}, {"query": "{ __typename }"}],
+        headers=auth(),
+    )
+
+    assert response.status_code == 400
+
+
+@pytest.fixture
+def strict_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "graphql_introspection": False,
+            "graphiql": False,
+            "graphql_timeout_s": 0.2,
+            "graphql_max_depth": 2,
+        }
+    )
+
+
+async def test_limits_follow_settings(strict_settings: Settings, schema_ready: Settings) -> None:
+    async with app_client(strict_settings) as client:
+        introspection = await graphql(client, "{ __schema { queryType { name } } }")
+        ordinary = await graphql(client, "{ sessions(first: 1) { totalCount } }")
+        deep = await graphql(client, "{ sessions { edges { node { id } } } }")
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+
+    assert "introspection" in error_message(introspection).lower()
+    assert "errors" not in ordinary
+    assert "exceeds maximum operation depth of 2" in error_message(deep)
+    assert page.status_code == 404
+
+
+async def test_slow_operation_is_stopped_with_a_timeout_error(
+    strict_settings: Settings, schema_ready: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def slow(*_: Any) -> None:
+        await asyncio.sleep(5)
+
+    monkeypatch.setattr(rules, "get_session", slow)
+
+    async with app_client(strict_settings) as client:
+        body = await graphql(client, '{ session(id: "x") { id } }')
+
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "TIMEOUT"
+
+
+def test_settings_have_safe_defaults() -> None:
+    defaults = Settings(auth_jwt_secret=SECRET)
+
+    assert (defaults.graphql_max_depth, defaults.graphql_max_aliases) == (10, 30)
+    assert defaults.graphql_max_tokens == 2000
+    assert defaults.graphql_timeout_s == 10
