@@ -1,5 +1,6 @@
 """The ASGI application: `create_app(settings)` builds it; `app` is the default one."""
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,8 +21,9 @@ from app.auth import BearerAuthBackend, TokenVerifier, verifier_for
 from app.config import Settings
 from app.context import AppContext, build_context
 from app.db import Database, create_engine
+from app.errors_http import error_response, http_error
 from app.health import migration_head
-from app.middleware import BodyDeadlineMiddleware, RequestContextMiddleware
+from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
 from app.openapi import openapi_document
 from app.schema import LiveSessionsSchema, build_schema
 
@@ -42,20 +44,21 @@ class GraphQLView(GraphQL[AppContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> AppContext:
         return build_context(request)
 
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except RecursionError:
+            # Strawberry answers JSONDecodeError with a 400; a stack overflow would be a 500.
+            raise json.JSONDecodeError("nested too deeply", str(data[:32]), 0) from None
+
 
 async def openapi(_: Request) -> JSONResponse:
     return JSONResponse(openapi_document())
 
 
-async def http_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = exc.detail.lower().replace(" ", "_")
-    return rest_compat.error_response(exc.status_code, code, exc.detail)
-
-
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return rest_compat.error_response(500, "internal_error", "Internal server error")
+    return error_response(500, "internal_error", "Internal server error")
 
 
 def _on_auth_error(_: HTTPConnection, exc: Exception) -> Response:
@@ -94,7 +97,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(RequestContextMiddleware),
-            Middleware(BodyDeadlineMiddleware, timeout=settings.request_body_timeout_s),
+            Middleware(
+                BodyLimitsMiddleware,
+                max_bytes=settings.max_body_bytes,
+                timeout=settings.request_body_timeout_s,
+            ),
             Middleware(
                 AuthenticationMiddleware, backend=BearerAuthBackend(), on_error=_on_auth_error
             ),

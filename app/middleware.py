@@ -1,4 +1,4 @@
-"""Per-request bookkeeping (request id, access log, metrics) and the body deadline."""
+"""Per-request bookkeeping (request id, access log, metrics) and body limits."""
 
 import asyncio
 import logging
@@ -8,6 +8,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors_http import error_response
 from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, observe_pool
 from app.requests_context import RequestInfo, current, request_id_from
 
@@ -58,34 +59,50 @@ class RequestContextMiddleware:
             current.reset(token)
 
 
-class BodyDeadlineMiddleware:
-    """A client gets `timeout` seconds to send its whole body, then a 408.
+class BodyLimitsMiddleware:
+    """Every request body: at most `max_bytes`, all of it within `timeout` seconds.
 
-    uvicorn bounds idle keep-alive connections but not a body that trickles in
-    (or never ends), which would otherwise hold a worker's request slot forever.
+    uvicorn bounds idle keep-alive connections but neither the size of a body nor
+    one that trickles in (or never ends), which would hold a request slot forever.
+    Over-limit bodies get 413 and late ones 408, with the {error, message} body.
     """
 
-    def __init__(self, app: ASGIApp, timeout: float) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
+        self.max_bytes = max_bytes
         self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            response = error_response(413, "payload_too_large", self._too_large)
+            await response(scope, receive, send)
+            return
         deadline = asyncio.get_running_loop().time() + self.timeout
+        received = 0
         body_done = False
 
-        async def receive_before_deadline() -> Message:
-            nonlocal body_done
+        async def limited_receive() -> Message:
+            nonlocal received, body_done
             if body_done:
                 return await receive()
             try:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise HTTPException(408, "Request Timeout") from None
-            body_done = message["type"] != "http.request" or not message.get("more_body")
+                raise HTTPException(408, "the body did not arrive in time") from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self._too_large)
+                body_done = not message.get("more_body", False)
             return message
 
-        await self.app(scope, receive_before_deadline, send)
+        await self.app(scope, limited_receive, send)
+
+    @property
+    def _too_large(self) -> str:
+        return f"the body is larger than {self.max_bytes} bytes"

@@ -17,6 +17,7 @@ from app.auth import require_caller
 from app.context import build_context
 from app.contract import REQUEST_SCHEMA, request_validator
 from app.errors import Unauthenticated
+from app.errors_http import error_response
 
 # REST key -> GraphQL name, in the order of the reference page's response schema.
 KEYS: dict[str, str] = {
@@ -83,10 +84,6 @@ class RestError(Exception):
         return error_response(self.status, self.code, self.message)
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
-
-
 async def create_session(request: Request) -> JSONResponse:
     try:
         try:
@@ -104,24 +101,14 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise RestError(415, "unsupported_media_type", "the body must be application/json")
-    limit: int = request.state.settings.max_body_bytes
-    too_large = RestError(413, "payload_too_large", f"the body is larger than {limit} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
+        # BodyLimitsMiddleware bounds the size and the time this read may take.
+        raw = await request.body()
     except ClientDisconnect:
         raise RestError(400, "validation_error", "the body ended early") from None
     try:
         # Decoding first: json.loads would also accept UTF-16 and UTF-32 bytes.
-        text = b"".join(chunks).decode("utf-8")
+        text = raw.decode("utf-8")
         body = json.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise RestError(400, "validation_error", "the body is not UTF-8") from None
