@@ -16,7 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from app import health, rest_compat
+from app import health, json_input, rest_compat
 from app.auth import BearerAuthBackend, TokenVerifier, verifier_for
 from app.config import Settings
 from app.context import AppContext, build_context
@@ -46,7 +46,9 @@ class GraphQLView(GraphQL[AppContext, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            return json.loads(data)
+            return json_input.loads(data)
+        except ValueError as error:
+            raise json.JSONDecodeError(str(error), str(data[:32]), 0) from None
         except RecursionError:
             # Strawberry answers JSONDecodeError with a 400; a stack overflow would be a 500.
             raise json.JSONDecodeError("nested too deeply", str(data[:32]), 0) from None

@@ -77,6 +77,7 @@ class Session(SQLModel, table=True):
             "registered_count >= 0 AND registered_count <= max_participants",
             name="ck_sessions_registered_count",
         ),
+        sa.CheckConstraint("waitlist_count >= 0", name="ck_sessions_waitlist_count"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -100,13 +101,30 @@ class Session(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     registered_count: int = Field(default=0, nullable=False)
+    waitlist_enabled: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}, nullable=False
+    )
+    waitlist_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, nullable=False)
+    # Tickets handed out to the waitlist so far: a waitlisted member's ticket orders the
+    # queue in the order the database accepted them (issued under the session's lock).
+    waitlist_tickets: int = Field(
+        default=0, sa_column_kwargs={"server_default": "0"}, nullable=False
+    )
+
+
+class RegistrationStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
 
 
 class Registration(SQLModel, table=True):
-    """A member holding a seat in a session."""
+    """A member holding a seat in a session, or waiting for one."""
 
     __tablename__ = "registrations"
-    __table_args__ = (sa.Index("ix_registrations_user", "user_id", "session_id"),)
+    __table_args__ = (
+        sa.Index("ix_registrations_user", "user_id", "session_id"),
+        sa.Index("ix_registrations_queue", "session_id", "status", "ticket"),
+    )
 
     session_id: str = Field(
         sa_column=sa.Column(
@@ -117,6 +135,10 @@ class Registration(SQLModel, table=True):
     )
     user_id: str = Field(primary_key=True)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: RegistrationStatus = Field(
+        sa_column=_enum_column(RegistrationStatus, server_default="registered")
+    )
+    ticket: int | None = Field(default=None, description="Waitlist order; null once seated.")
 
 
 class IdempotencyState(enum.StrEnum):

@@ -39,9 +39,14 @@ def openapi_document() -> dict[str, Any]:
                             "description": (
                                 "Makes retries safe: the same key with the same body, from "
                                 "the same caller, within 24 hours, returns the first "
-                                "response and creates nothing new."
+                                "response and creates nothing new. Printable ASCII."
                             ),
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                            "schema": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 255,
+                                "pattern": "^[ -~]+$",
+                            },
                         }
                     ],
                     "requestBody": {

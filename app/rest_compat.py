@@ -6,13 +6,13 @@ mutation's input, executes the mutation through the same schema and context as
 code -> HTTP status, and no business rule.
 """
 
-import json
 from typing import Any
 
 from jsonschema import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from app import json_input, rfc3339
 from app.auth import require_caller
 from app.context import build_context
 from app.contract import REQUEST_SCHEMA, request_validator
@@ -109,7 +109,7 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
     try:
         # Decoding first: json.loads would also accept UTF-16 and UTF-32 bytes.
         text = raw.decode("utf-8")
-        body = json.loads(text, parse_constant=_reject_constant)
+        body = json_input.loads(text)
     except UnicodeDecodeError:
         raise RestError(400, "validation_error", "the body is not UTF-8") from None
     except ValueError as error:
@@ -119,10 +119,6 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise RestError(400, "validation_error", "the body must be a JSON object")
     return body
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _check_against_contract(body: dict[str, Any]) -> None:
@@ -156,9 +152,18 @@ def _describe(error: ValidationError) -> str:
         "exclusiveMinimum": f"must be greater than {schema.get('exclusiveMinimum')}",
         "maximum": f"must be at most {schema.get('maximum')}",
         "enum": "must be one of " + ", ".join(str(value) for value in schema.get("enum", [])),
-        "format": "must be an RFC 3339 date-time with a UTC offset, like 2030-06-01T10:00:00Z",
+        "format": _date_time_problem(error.instance),
+        "pattern": str(schema.get("description", error.message)),
     }
     return f"{field}: {reasons.get(str(error.validator), error.message)}"
+
+
+def _date_time_problem(value: Any) -> str:
+    try:
+        rfc3339.parse(str(value))
+    except rfc3339.InvalidDateTime as error:
+        return str(error)
+    return "must be an RFC 3339 date-time with a UTC offset, like 2030-06-01T10:00:00Z"
 
 
 def _to_variables(body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:

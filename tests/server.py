@@ -81,11 +81,14 @@ def running_server(
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log_path.read_text()}")
+            # Every worker must be up, or the first one would serve everything.
+            started = log_path.read_text().count("Application startup complete.")
             try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
+                healthy = httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
+                healthy = False
+            if healthy and started >= workers:
+                break
             if time.monotonic() > deadline:
                 raise TimeoutError("server did not become healthy")
             time.sleep(0.1)

@@ -24,5 +24,5 @@ def decode(cursor: str, field: str = "after") -> Key:
         if not isinstance(scheduled_at, str) or not isinstance(session_id, str):
             raise TypeError
         return rfc3339.parse(scheduled_at), session_id
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, RecursionError):
         raise BadUserInput("is not a cursor this API issued", field=field) from None

@@ -1,99 +1,125 @@
-"""Registering for sessions: never overbooked, never double-counted.
+"""Seats and the waitlist: never overbooked, never double-counted, promoted in order.
 
-The database enforces both, so the rule holds across server processes: the
-registration row's primary key makes a second registration a no-op, and the seat
-is taken by one conditional UPDATE (`registered_count < max_participants`) in the
-same transaction. On PostgreSQL concurrent UPDATEs of the row queue on its lock and
-re-check the condition; on SQLite `BEGIN IMMEDIATE` serializes writers.
+Every change takes the session's row lock first (`SELECT ... FOR UPDATE` on
+PostgreSQL; SQLite's `BEGIN IMMEDIATE` already makes the writer exclusive), so the
+counters, the registration rows and the waitlist order change together, in one
+transaction, whichever server process runs it. The registration primary key
+`(session_id, user_id)` means nobody holds two places.
+
+Invariants, for every session:
+    registered_count = registered rows <= max_participants
+    waitlist_count   = waitlisted rows; positions (by ticket) are 1..waitlist_count
+    while SCHEDULED or LIVE: a free seat and a non-empty waitlist never coexist
 """
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from datetime import datetime
+
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import SCOPE_REGISTRATIONS_WRITE, Caller
 from app.db import Database
-from app.errors import RegistrationClosed, SessionFull
-from app.models import Registration, SessionStatus, UTCDateTime
-from app.resolvers.sessions import now
-from app.resolvers.views import (
-    REGISTRATIONS,
-    REGISTRATIONS_TABLE,
-    SESSIONS,
-    SESSIONS_TABLE,
-    SessionView,
-    require_session_id,
-    require_view,
-)
+from app.errors import NotFound, RegistrationClosed, SessionFull
+from app.models import Registration, RegistrationStatus, Session, SessionStatus
+from app.resolvers.clock import now
+from app.resolvers.views import REGISTRATIONS, SessionView, require_session_id, require_view
 
 OPEN_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
 
 
-def _insert_if_absent(s: AsyncSession) -> postgresql.Insert | sqlite.Insert:
-    dialect = s.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(Registration)
+async def lock_session(s: AsyncSession, session_id: str) -> Session:
+    """The session row, locked until the transaction ends."""
+    session = await s.get(Session, session_id, with_for_update=True, populate_existing=True)
+    if session is None:
+        raise NotFound(f"no session has the id '{session_id}'")
+    return session
 
 
 async def register_for_session(db: Database, caller: Caller, session_id: str) -> SessionView:
     caller.require_scope(SCOPE_REGISTRATIONS_WRITE)
     canonical = require_session_id(session_id)
     async with db.transaction() as s:
+        session = await lock_session(s, canonical)
+        if await s.get(Registration, (canonical, caller.sub)) is not None:
+            return await require_view(s, canonical, caller.sub)  # already in: no change
+        if session.status not in OPEN_STATUSES:
+            closed = session.status.name
+            raise RegistrationClosed(f"the session is {closed}: registration is closed")
+        ticket = None
+        if session.registered_count < session.max_participants:
+            status = RegistrationStatus.REGISTERED
+            session.registered_count += 1
+        elif session.waitlist_enabled:
+            status = RegistrationStatus.WAITLISTED
+            session.waitlist_tickets += 1
+            ticket = session.waitlist_tickets
+            session.waitlist_count += 1
+        else:
+            raise SessionFull(f"all {session.max_participants} seats are taken")
         at = now()
-        inserted = await s.exec(
-            _insert_if_absent(s)
-            .from_select(
-                ["session_id", "user_id", "created_at"],
-                sa.select(
-                    sa.literal(canonical), sa.literal(caller.sub), sa.literal(at, UTCDateTime())
-                ).where(sa.exists().where(SESSIONS.id == canonical)),
+        session.updated_at = at
+        s.add(
+            Registration(
+                session_id=canonical,
+                user_id=caller.sub,
+                created_at=at,
+                status=status,
+                ticket=ticket,
             )
-            .on_conflict_do_nothing()
         )
-        if inserted.rowcount == 1:
-            taken = await s.exec(
-                sa.update(SESSIONS_TABLE)
-                .where(
-                    SESSIONS.id == canonical,
-                    SESSIONS.status.in_(OPEN_STATUSES),
-                    SESSIONS.registered_count < SESSIONS.max_participants,
-                )
-                .values(registered_count=SESSIONS.registered_count + 1, updated_at=at)
-            )
-            if taken.rowcount != 1:
-                # Raising rolls the registration row back with the transaction.
-                await _explain_refusal(s, canonical, caller)
+        await s.flush()
         return await require_view(s, canonical, caller.sub)
-
-
-async def _explain_refusal(s: AsyncSession, session_id: str, caller: Caller) -> None:
-    view = await require_view(s, session_id, caller.sub)
-    session = view.session
-    if session.status not in OPEN_STATUSES:
-        raise RegistrationClosed(f"the session is {session.status.name}: registration is closed")
-    raise SessionFull(f"all {session.max_participants} seats are taken")
 
 
 async def unregister_from_session(db: Database, caller: Caller, session_id: str) -> SessionView:
     caller.require_scope(SCOPE_REGISTRATIONS_WRITE)
     canonical = require_session_id(session_id)
     async with db.transaction() as s:
-        view = await require_view(s, canonical, caller.sub)
-        if not view.is_registered:
-            return view
-        if view.session.status not in OPEN_STATUSES:
+        session = await lock_session(s, canonical)
+        place = await s.get(Registration, (canonical, caller.sub))
+        if place is None:
+            return await require_view(s, canonical, caller.sub)  # not in: no change
+        if session.status not in OPEN_STATUSES:
             raise RegistrationClosed(
-                f"the session is {view.session.status.name}: its registrations are kept"
+                f"the session is {session.status.name}: its registrations are kept"
             )
-        deleted = await s.exec(
-            sa.delete(REGISTRATIONS_TABLE).where(
-                REGISTRATIONS.session_id == canonical, REGISTRATIONS.user_id == caller.sub
-            )
-        )
-        if deleted.rowcount == 1:
-            await s.exec(
-                sa.update(SESSIONS_TABLE)
-                .where(SESSIONS.id == canonical)
-                .values(registered_count=SESSIONS.registered_count - 1, updated_at=now())
-            )
+        await s.delete(place)
+        if place.status == RegistrationStatus.REGISTERED:
+            session.registered_count -= 1
+        else:
+            session.waitlist_count -= 1  # everyone behind moves up: places are ranks
+        at = now()
+        await promote(s, session, at)
+        session.updated_at = at
+        await s.flush()
         return await require_view(s, canonical, caller.sub)
+
+
+async def promote(s: AsyncSession, session: Session, at: datetime) -> int:
+    """Seat the head of the waitlist while seats are free; the caller holds the lock.
+
+    Closed sessions (ENDED, CANCELLED) keep their waitlist for the record and promote
+    nobody. Returns how many were seated.
+    """
+    free = session.max_participants - session.registered_count
+    if session.status not in OPEN_STATUSES or free <= 0 or session.waitlist_count == 0:
+        return 0
+    await s.flush()  # the queue below must see this transaction's own changes
+    head = await s.exec(
+        select(Registration)
+        .where(
+            REGISTRATIONS.session_id == session.id,
+            REGISTRATIONS.status == RegistrationStatus.WAITLISTED,
+        )
+        .order_by(REGISTRATIONS.ticket)
+        .limit(free)
+    )
+    promoted = list(head.all())
+    for place in promoted:
+        place.status = RegistrationStatus.REGISTERED
+        place.ticket = None
+    session.registered_count += len(promoted)
+    session.waitlist_count -= len(promoted)
+    if promoted:
+        session.updated_at = at
+    return len(promoted)

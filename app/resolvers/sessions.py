@@ -2,9 +2,9 @@
 
 import enum
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,10 +18,13 @@ from app.db import Database
 from app.errors import BadUserInput, InvalidTransition, NotFound
 from app.models import Session, SessionKind, SessionStatus
 from app.resolvers import cursors, idempotency
+from app.resolvers.clock import now
+from app.resolvers.registrations import promote
 from app.resolvers.validation import (
     require_capacity,
     require_object,
     require_optional_text,
+    require_storable,
     require_text,
 )
 from app.resolvers.views import (
@@ -33,6 +36,7 @@ from app.resolvers.views import (
     require_session_id,
     require_view,
     select_views,
+    view_of,
 )
 
 MAX_PAGE_SIZE = 100
@@ -57,6 +61,7 @@ class NewSession:
     kind: SessionKind = SessionKind.LIVE
     metadata: Any = None
     category: str | None = None
+    waitlist_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class SessionChanges:
     kind: SessionKind | Missing | None = MISSING
     category: str | Missing | None = MISSING
     metadata: Any = MISSING
+    waitlist_enabled: bool | Missing | None = MISSING
 
 
 @dataclass(frozen=True)
@@ -94,10 +100,6 @@ class SessionPage:
         if not self.views:
             return None
         return cursor_of(self.views[-1].session)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def cursor_of(session: Session) -> str:
@@ -138,6 +140,7 @@ async def create_session(
         max_participants=require_capacity(data.max_participants),
         meta=require_object(data.metadata),
         registered_count=0,
+        waitlist_enabled=data.waitlist_enabled,
         created_at=created_at,
         updated_at=created_at,
     )
@@ -145,7 +148,7 @@ async def create_session(
     if idempotency_key is None:
         async with db.transaction() as s:
             s.add(session)
-        return SessionView(session, is_registered=False)
+        return SessionView(session)
 
     async def insert(s: AsyncSession) -> Session:
         s.add(session)
@@ -156,7 +159,7 @@ async def create_session(
     stored = await idempotency.run_once(
         db, caller.sub, idempotency_key, request=request, now=created_at, create=insert
     )
-    return SessionView(stored, is_registered=False)
+    return SessionView(stored)
 
 
 async def get_session(db: Database, caller: Caller, session_id: str) -> SessionView | None:
@@ -170,9 +173,11 @@ async def get_session(db: Database, caller: Caller, session_id: str) -> SessionV
 def _conditions(flt: SessionFilter, user_id: str) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if flt.brand_id is not None:
-        conditions.append(SESSIONS.brand_id == flt.brand_id)
+        brand_id = require_storable(flt.brand_id, "filter.brandId")
+        conditions.append(SESSIONS.brand_id == brand_id)
     if flt.host_id is not None:
-        conditions.append(SESSIONS.host_id == flt.host_id)
+        host_id = require_storable(flt.host_id, "filter.hostId")
+        conditions.append(SESSIONS.host_id == host_id)
     if flt.statuses is not None:
         conditions.append(SESSIONS.status.in_(list(flt.statuses)))
     if flt.kind is not None:
@@ -212,7 +217,7 @@ async def list_sessions(
     )
     async with db.read() as s:
         rows = (await s.exec(query)).all()
-    views = [SessionView(session, bool(is_registered)) for session, is_registered in rows[:first]]
+    views = [view_of(row) for row in rows[:first]]
     return SessionPage(views, len(rows) > first, flt, caller.sub)
 
 
@@ -231,7 +236,7 @@ async def _owned_for_update(s: AsyncSession, caller: Caller, session_id: str) ->
     """The session row, locked until commit, once the caller is shown to own it."""
     caller.require_scope(SCOPE_SESSIONS_WRITE)
     canonical = require_session_id(session_id)
-    session = await s.get(Session, canonical, with_for_update=True)
+    session = await s.get(Session, canonical, with_for_update=True, populate_existing=True)
     if session is None:
         raise NotFound(f"no session has the id '{session_id}'")
     caller.require_owner(session.host_id)
@@ -247,6 +252,9 @@ def _require_status(session: Session, wanted: SessionStatus, action: str) -> Non
         )
 
 
+Apply = Callable[[AsyncSession, Session, datetime], Awaitable[bool]]
+
+
 async def _change(
     db: Database,
     caller: Caller,
@@ -254,14 +262,14 @@ async def _change(
     *,
     wanted: SessionStatus,
     action: str,
-    apply: Callable[[Session, datetime], bool],
+    apply: Apply,
 ) -> SessionView:
     """Lock, check owner and status, apply; `apply` says whether anything changed."""
     async with db.transaction() as s:
         session = await _owned_for_update(s, caller, session_id)
         _require_status(session, wanted, action)
         at = now()
-        if apply(session, at):
+        if await apply(s, session, at):
             session.updated_at = at
         await s.flush()
         return await require_view(s, session.id, caller.sub)
@@ -272,7 +280,7 @@ async def start_session(
 ) -> SessionView:
     call_id = require_optional_text(stream_call_id, "streamCallId") or f"call_{uuid.uuid4().hex}"
 
-    def start(session: Session, at: datetime) -> bool:
+    async def start(_: AsyncSession, session: Session, at: datetime) -> bool:
         session.status = SessionStatus.LIVE
         session.started_at = at
         session.stream_call_id = call_id
@@ -289,7 +297,7 @@ async def end_session(
     if recording_url is not None:
         _require_http_url(recording_url, "recordingUrl")
 
-    def end(session: Session, at: datetime) -> bool:
+    async def end(_: AsyncSession, session: Session, at: datetime) -> bool:
         assert session.started_at is not None
         session.status = SessionStatus.ENDED
         session.ended_at = at
@@ -301,7 +309,7 @@ async def end_session(
 
 
 async def cancel_session(db: Database, caller: Caller, session_id: str) -> SessionView:
-    def cancel(session: Session, _: datetime) -> bool:
+    async def cancel(_: AsyncSession, session: Session, __: datetime) -> bool:
         session.status = SessionStatus.CANCELLED
         return True
 
@@ -315,7 +323,7 @@ async def update_session(
 ) -> SessionView:
     values = _validated_changes(changes)
 
-    def update(session: Session, _: datetime) -> bool:
+    async def update(s: AsyncSession, session: Session, at: datetime) -> bool:
         capacity = values.get("max_participants")
         if capacity is not None and capacity < session.registered_count:
             raise BadUserInput(
@@ -327,7 +335,8 @@ async def update_session(
             if getattr(session, name) != value:
                 setattr(session, name, value)
                 changed = True
-        return changed
+        # New seats go to the head of the waitlist, in the same transaction.
+        return await promote(s, session, at) > 0 or changed
 
     return await _change(
         db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="update", apply=update
@@ -335,6 +344,7 @@ async def update_session(
 
 
 _NOT_NULL = {
+    "waitlist_enabled": "waitlistEnabled",
     "title": "title",
     "scheduled_at": "scheduledAt",
     "max_participants": "maxParticipants",
@@ -365,6 +375,6 @@ def _validated_changes(changes: SessionChanges) -> dict[str, Any]:
 
 
 def _require_http_url(value: str, field_name: str) -> None:
-    parts = urlsplit(value)
+    parts = urlsplit(require_storable(value, field_name))
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadUserInput("must be an absolute http(s) URL", field=field_name)

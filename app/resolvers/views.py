@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from app.errors import NotFound
-from app.models import Registration, Session
+from app.models import Registration, RegistrationStatus, Session
 
 SESSIONS_TABLE: sa.Table = Session.__table__  # type: ignore[attr-defined]
 REGISTRATIONS_TABLE: sa.Table = Registration.__table__  # type: ignore[attr-defined]
@@ -23,7 +23,12 @@ class SessionView:
     """A session as one caller sees it."""
 
     session: Session
-    is_registered: bool
+    registration: RegistrationStatus | None = None
+    waitlist_position: int | None = None
+
+    @property
+    def is_registered(self) -> bool:
+        return self.registration == RegistrationStatus.REGISTERED
 
 
 def parse_session_id(value: str) -> str | None:
@@ -41,21 +46,61 @@ def require_session_id(value: str) -> str:
     return canonical
 
 
-def registered(user_id: str) -> sa.Exists:
-    """Whether `user_id` holds a seat in the session of the enclosing query's row."""
-    return sa.exists().where(
-        REGISTRATIONS.session_id == SESSIONS.id, REGISTRATIONS.user_id == user_id
+def _status_of(user_id: str) -> sa.ScalarSelect[Any]:
+    """The caller's registration status in the enclosing row's session (or NULL)."""
+    return (
+        sa.select(REGISTRATIONS.status)
+        .where(REGISTRATIONS.session_id == SESSIONS.id, REGISTRATIONS.user_id == user_id)
+        .correlate(SESSIONS_TABLE)
+        .scalar_subquery()
     )
 
 
-def select_views(user_id: str) -> Select[Session, bool]:
-    """Sessions with the caller's `is_registered`, computed by the same statement.
+def _position_of(user_id: str) -> sa.ScalarSelect[Any]:
+    """1-based place in the waitlist: waitlisted tickets up to and including the caller's."""
+    ahead = REGISTRATIONS_TABLE.alias("ahead")
+    # Correlated to `ahead`, the next query out (which is correlated to the session row).
+    my_ticket = (
+        sa.select(REGISTRATIONS.ticket)
+        .where(
+            REGISTRATIONS.session_id == ahead.c.session_id,
+            REGISTRATIONS.user_id == user_id,
+            REGISTRATIONS.status == RegistrationStatus.WAITLISTED,
+        )
+        .scalar_subquery()
+    )
+    return (
+        sa.select(sa.func.count())
+        .select_from(ahead)
+        .where(
+            ahead.c.session_id == SESSIONS.id,
+            ahead.c.status == RegistrationStatus.WAITLISTED,
+            ahead.c.ticket <= my_ticket,
+        )
+        .correlate(SESSIONS_TABLE)
+        .scalar_subquery()
+    )
 
-    The correlated EXISTS runs only for the rows that survive WHERE and LIMIT, so a
+
+def select_views(user_id: str) -> Select[Session, Any, Any]:
+    """Sessions with the caller's registration status and waitlist place, in one statement.
+
+    The correlated subqueries run only for the rows that survive WHERE and LIMIT, so a
     page costs one statement whatever its size.
     """
-    query: Any = select(Session, registered(user_id).label("is_registered"))
+    query: Any = select(
+        Session,
+        _status_of(user_id).label("registration"),
+        _position_of(user_id).label("waitlist_position"),
+    )
     return query  # type: ignore[no-any-return]
+
+
+def view_of(row: Any) -> SessionView:
+    session, status, position = row
+    registration = None if status is None else RegistrationStatus(status)
+    waitlisted = registration == RegistrationStatus.WAITLISTED
+    return SessionView(session, registration, int(position) if waitlisted else None)
 
 
 async def load_view(s: AsyncSession, session_id: str, user_id: str) -> SessionView | None:
@@ -67,7 +112,7 @@ async def load_view(s: AsyncSession, session_id: str, user_id: str) -> SessionVi
         .execution_options(populate_existing=True)
     )
     row = (await s.exec(query)).first()
-    return None if row is None else SessionView(row[0], bool(row[1]))
+    return None if row is None else view_of(row)
 
 
 async def require_view(s: AsyncSession, session_id: str, user_id: str) -> SessionView:

@@ -22,6 +22,9 @@ class CreateSessionInput:
         default=None, description="A JSON object; {} when omitted."
     )
     category: str | None = None
+    waitlist_enabled: bool = strawberry.field(
+        default=False, description="Queue newcomers once full, promoting them as seats free up."
+    )
 
     def to_data(self) -> rules.NewSession:
         return rules.NewSession(
@@ -33,6 +36,7 @@ class CreateSessionInput:
             kind=self.kind,
             metadata=self.metadata,
             category=self.category,
+            waitlist_enabled=self.waitlist_enabled,
         )
 
 
@@ -80,6 +84,10 @@ class UpdateSessionInput:
     kind: SessionKind | None = strawberry.UNSET
     category: str | None = strawberry.field(default=strawberry.UNSET, description="null clears it.")
     metadata: JSON | None = strawberry.UNSET
+    waitlist_enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Turning it off keeps those already waiting but takes no one new.",
+    )
 
     def to_data(self) -> rules.SessionChanges:
         return rules.SessionChanges(
@@ -89,4 +97,5 @@ class UpdateSessionInput:
             kind=_given(self.kind),
             category=_given(self.category),
             metadata=_given(self.metadata),
+            waitlist_enabled=_given(self.waitlist_enabled),
         )

@@ -8,7 +8,7 @@ from strawberry.scalars import JSON
 
 from app.resolvers.sessions import SessionPage, count_sessions, cursor_of
 from app.resolvers.views import SessionView
-from app.schema.enums import SessionKind, SessionStatus
+from app.schema.enums import CallerRegistration, SessionKind, SessionStatus
 
 
 @strawberry.type(description="A live class or office hour that members register for.")
@@ -34,6 +34,16 @@ class Session:
     updated_at: datetime
     registered_count: int = strawberry.field(description="Seats taken.")
     is_registered: bool = strawberry.field(description="Whether the caller holds a seat.")
+    waitlist_enabled: bool = strawberry.field(
+        description="Whether a full session queues newcomers (promoted first come, first served)."
+    )
+    waitlist_count: int = strawberry.field(description="Members waiting for a seat.")
+    registration_status: CallerRegistration = strawberry.field(
+        description="Where the caller stands: seated, waiting, or neither."
+    )
+    waitlist_position: int | None = strawberry.field(
+        description="The caller's 1-based place in the waitlist; null unless WAITLISTED."
+    )
 
     @classmethod
     def from_view(cls, view: SessionView) -> Self:
@@ -58,6 +68,10 @@ class Session:
             updated_at=row.updated_at,
             registered_count=row.registered_count,
             is_registered=view.is_registered,
+            waitlist_enabled=row.waitlist_enabled,
+            waitlist_count=row.waitlist_count,
+            registration_status=CallerRegistration.of(view.registration),
+            waitlist_position=view.waitlist_position,
         )
 
 

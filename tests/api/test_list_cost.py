@@ -14,7 +14,13 @@ LIST = """
 query($filter: SessionFilter, $first: Int!) {
   sessions(filter: $filter, first: $first) {
     totalCount
-    edges { cursor node { id title registeredCount isRegistered scheduledAt } }
+    edges {
+      cursor
+      node {
+        id title registeredCount isRegistered scheduledAt
+        waitlistEnabled waitlistCount registrationStatus waitlistPosition
+      }
+    }
     pageInfo { hasNextPage endCursor }
   }
 }

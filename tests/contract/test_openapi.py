@@ -8,11 +8,15 @@ from tests.contract.reference import REQUEST_SCHEMA as PAGE_REQUEST
 from tests.contract.reference import RESPONSE_SCHEMA as PAGE_RESPONSE
 
 
-def test_app_contract_is_the_page_with_only_the_int32_bound_added() -> None:
+def test_app_contract_is_the_page_with_only_the_two_range_bounds_added() -> None:
     request = {**REQUEST_SCHEMA, "properties": dict(REQUEST_SCHEMA["properties"])}
     capacity = dict(request["properties"]["max_participants"])
     assert capacity.pop("maximum") == 2**31 - 1
     request["properties"]["max_participants"] = capacity
+    scheduled_at = dict(request["properties"]["scheduled_at"])
+    assert scheduled_at.pop("pattern") == "^(?!0000-|0001-01-01|9999-12-31)"
+    assert scheduled_at.pop("description")
+    request["properties"]["scheduled_at"] = scheduled_at
 
     assert request == PAGE_REQUEST
     assert RESPONSE_SCHEMA == PAGE_RESPONSE
