@@ -169,17 +169,22 @@ class BearerAuthBackend(AuthenticationBackend):
         header = conn.headers.get("authorization")
         if header is None:
             return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return AuthCredentials(), RefusedCredentials(
-                "the Authorization header must be 'Bearer <token>'"
-            )
-        try:
-            verifier: TokenVerifier = conn.state.verifier
-            caller = verifier.verify(token.strip())
-        except Unauthenticated as error:
-            return AuthCredentials(), RefusedCredentials(error.message)
-        return AuthCredentials(sorted(caller.scopes)), caller
+        user = credentials_from_header(header, conn.state.verifier)
+        scopes = sorted(user.scopes) if isinstance(user, Caller) else []
+        return AuthCredentials(scopes), user
+
+
+def credentials_from_header(header: object, verifier: TokenVerifier) -> Caller | RefusedCredentials:
+    """The caller an `Authorization: Bearer <token>` value speaks for, or why not."""
+    if not isinstance(header, str):
+        return RefusedCredentials("an 'Authorization: Bearer <token>' header is required")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return RefusedCredentials("the Authorization header must be 'Bearer <token>'")
+    try:
+        return verifier.verify(token.strip())
+    except Unauthenticated as error:
+        return RefusedCredentials(error.message)
 
 
 def verifier_for(settings: Settings) -> TokenVerifier:

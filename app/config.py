@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     graphql_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest execution of one GraphQL operation."
     )
+    subscription_queue_size: int = Field(
+        default=100, ge=1, description="Events a subscriber may fall behind before it is dropped."
+    )
     graphql_introspection: bool = True
     graphiql: bool = True
 

@@ -7,6 +7,7 @@ from starlette.requests import HTTPConnection
 
 from app.auth import Caller, require_caller
 from app.db import Database
+from app.live.broker import Broker
 
 
 @dataclass
@@ -16,6 +17,9 @@ class AppContext:
     db: Database
     user: BaseUser
     request: HTTPConnection | None = None
+    broker: Broker | None = None
+    # A WebSocket's connection_init payload; Strawberry fills it in.
+    connection_params: object = None
 
     @property
     def caller(self) -> Caller:
@@ -25,4 +29,5 @@ class AppContext:
 
 def build_context(connection: HTTPConnection) -> AppContext:
     """The context for one HTTP request or WebSocket, from lifespan state and auth."""
-    return AppContext(db=connection.state.db, user=connection.user, request=connection)
+    state = connection.state
+    return AppContext(db=state.db, user=connection.user, request=connection, broker=state.broker)

@@ -1,6 +1,6 @@
 """The async engine, its per-engine connection settings, and transaction scopes."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.live.events import SessionEvent, pending
+from app.live.postgres import write_outbox
 
 _BEGIN_MODE = "sqlite_begin"
 
@@ -81,8 +83,19 @@ class Database:
     sibling fields concurrently, and one AsyncSession cannot serve two of them at once.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        on_commit: Callable[[list[SessionEvent]], None] | None = None,
+        outbox_channel: str | None = None,
+    ) -> None:
+        """`on_commit` gets each transaction's change events once it has committed;
+        with `outbox_channel` (PostgreSQL) they are also written and NOTIFYed inside it.
+        """
         self.engine = engine
+        self._on_commit = on_commit
+        self._outbox_channel = outbox_channel
         self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self._writer = async_sessionmaker(
             engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"}),
@@ -93,8 +106,14 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed when the block exits, rolled back on error."""
-        async with self._writer() as session, session.begin():
-            yield session
+        async with self._writer() as session:
+            async with session.begin():
+                yield session
+                events = pending(session)
+                if events and self._outbox_channel is not None:
+                    await write_outbox(session, events, self._outbox_channel)
+            if events and self._on_commit is not None:
+                self._on_commit(events)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -15,14 +15,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 
 from app import health, json_input, rest_compat
-from app.auth import BearerAuthBackend, TokenVerifier, verifier_for
+from app.auth import (
+    BearerAuthBackend,
+    Caller,
+    TokenVerifier,
+    credentials_from_header,
+    verifier_for,
+)
 from app.config import Settings
 from app.context import AppContext, build_context
 from app.db import Database, create_engine
 from app.errors_http import error_response, http_error
 from app.health import migration_head
+from app.live.broker import Broker
+from app.live.postgres import PostgresRelay, channel_for
 from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
 from app.openapi import openapi_document
 from app.schema import LiveSessionsSchema, build_schema
@@ -38,11 +47,23 @@ class State(TypedDict):
     verifier: TokenVerifier
     migration_head: str | None
     schema: LiveSessionsSchema
+    broker: Broker
 
 
 class GraphQLView(GraphQL[AppContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> AppContext:
         return build_context(request)
+
+    async def on_ws_connect(self, context: AppContext) -> None:
+        """Subscriptions authenticate with `{"Authorization": "Bearer ..."}` in
+        connection_init; a refusal closes the socket with 4403, as the protocol says."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = params.get("Authorization", params.get("authorization"))
+        assert context.request is not None
+        user = credentials_from_header(header, context.request.state.verifier)
+        if not isinstance(user, Caller):
+            raise ConnectionRejectionError({"message": user.reason})
+        context.user = user
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -73,7 +94,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
-        db = Database(create_engine(settings))
+        broker = Broker(settings.subscription_queue_size)
+        relay: PostgresRelay | None = None
+        if settings.is_sqlite:
+            # One process: events go straight from the committing request to subscribers.
+            db = Database(create_engine(settings), on_commit=broker.publish)
+        else:
+            db = Database(create_engine(settings), outbox_channel=channel_for(settings))
+            relay = PostgresRelay(settings, broker)
+            await relay.start()
         try:
             yield {
                 "settings": settings,
@@ -81,8 +110,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "verifier": verifier_for(settings),
                 "migration_head": migration_head(settings),
                 "schema": schema,
+                "broker": broker,
             }
         finally:
+            if relay is not None:
+                await relay.stop()
             await db.dispose()
 
     schema = build_schema(settings)

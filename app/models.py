@@ -110,6 +110,8 @@ class Session(SQLModel, table=True):
     waitlist_tickets: int = Field(
         default=0, sa_column_kwargs={"server_default": "0"}, nullable=False
     )
+    # Increases with every change, so subscribers can drop stale or reordered events.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"}, nullable=False)
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -163,3 +165,18 @@ class IdempotencyKey(SQLModel, table=True):
     response: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class SessionEventRecord(SQLModel, table=True):
+    """An outbox row: a committed change of a session, for other processes (PostgreSQL)."""
+
+    __tablename__ = "session_events"
+
+    # INTEGER on SQLite, so the key is the auto-incrementing rowid.
+    id: int | None = Field(
+        default=None, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    session_id: str = Field(max_length=36, index=True)
+    version: int
+    payload: dict[str, Any] = Field(sa_type=JSONDocument)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

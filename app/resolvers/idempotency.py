@@ -23,17 +23,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import rfc3339
 from app.db import Database
 from app.errors import BadUserInput, IdempotencyInProgress, IdempotencyKeyReused
-from app.models import IdempotencyKey, IdempotencyState, Session, SessionKind, SessionStatus
+from app.models import IdempotencyKey, IdempotencyState, Session
+from app.snapshots import restore, snapshot
 
 KEY_LIFETIME = timedelta(hours=24)
 LEASE = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 KEYS_TABLE: sa.Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
 KEYS = KEYS_TABLE.c
-_DATETIMES = ("scheduled_at", "started_at", "ended_at", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -52,24 +51,6 @@ def require_key(key: str, field: str = "idempotencyKey") -> str:
 def fingerprint(request: dict[str, Any]) -> str:
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def snapshot(session: Session) -> dict[str, Any]:
-    data = session.model_dump()
-    for name in _DATETIMES:
-        if data[name] is not None:
-            data[name] = rfc3339.format(data[name])
-    return data
-
-
-def restore(data: dict[str, Any]) -> Session:
-    values = dict(data)
-    for name in _DATETIMES:
-        if values[name] is not None:
-            values[name] = rfc3339.parse(values[name])
-    values["kind"] = SessionKind(values["kind"])
-    values["status"] = SessionStatus(values["status"])
-    return Session(**values)
 
 
 async def run_once(

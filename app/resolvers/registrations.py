@@ -12,14 +12,13 @@ Invariants, for every session:
     while SCHEDULED or LIVE: a free seat and a non-empty waitlist never coexist
 """
 
-from datetime import datetime
-
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import SCOPE_REGISTRATIONS_WRITE, Caller
 from app.db import Database
 from app.errors import NotFound, RegistrationClosed, SessionFull
+from app.live.events import PlaceChange, touch
 from app.models import Registration, RegistrationStatus, Session, SessionStatus
 from app.resolvers.clock import now
 from app.resolvers.views import REGISTRATIONS, SessionView, require_session_id, require_view
@@ -57,7 +56,6 @@ async def register_for_session(db: Database, caller: Caller, session_id: str) ->
         else:
             raise SessionFull(f"all {session.max_participants} seats are taken")
         at = now()
-        session.updated_at = at
         s.add(
             Registration(
                 session_id=canonical,
@@ -67,6 +65,7 @@ async def register_for_session(db: Database, caller: Caller, session_id: str) ->
                 ticket=ticket,
             )
         )
+        touch(s, session, at, (PlaceChange(caller.sub, None, status, ticket),))
         await s.flush()
         return await require_view(s, canonical, caller.sub)
 
@@ -88,22 +87,22 @@ async def unregister_from_session(db: Database, caller: Caller, session_id: str)
             session.registered_count -= 1
         else:
             session.waitlist_count -= 1  # everyone behind moves up: places are ranks
-        at = now()
-        await promote(s, session, at)
-        session.updated_at = at
+        left = PlaceChange(caller.sub, place.status, None, place.ticket)
+        promoted = await promote(s, session)
+        touch(s, session, now(), (left, *promoted))
         await s.flush()
         return await require_view(s, canonical, caller.sub)
 
 
-async def promote(s: AsyncSession, session: Session, at: datetime) -> int:
+async def promote(s: AsyncSession, session: Session) -> list[PlaceChange]:
     """Seat the head of the waitlist while seats are free; the caller holds the lock.
 
     Closed sessions (ENDED, CANCELLED) keep their waitlist for the record and promote
-    nobody. Returns how many were seated.
+    nobody. Returns who was seated, for the change event.
     """
     free = session.max_participants - session.registered_count
     if session.status not in OPEN_STATUSES or free <= 0 or session.waitlist_count == 0:
-        return 0
+        return []
     await s.flush()  # the queue below must see this transaction's own changes
     head = await s.exec(
         select(Registration)
@@ -114,12 +113,12 @@ async def promote(s: AsyncSession, session: Session, at: datetime) -> int:
         .order_by(REGISTRATIONS.ticket)
         .limit(free)
     )
-    promoted = list(head.all())
-    for place in promoted:
-        place.status = RegistrationStatus.REGISTERED
+    seated = RegistrationStatus.REGISTERED
+    changes = []
+    for place in head.all():
+        changes.append(PlaceChange(place.user_id, place.status, seated, place.ticket))
+        place.status = seated
         place.ticket = None
-    session.registered_count += len(promoted)
-    session.waitlist_count -= len(promoted)
-    if promoted:
-        session.updated_at = at
-    return len(promoted)
+    session.registered_count += len(changes)
+    session.waitlist_count -= len(changes)
+    return changes

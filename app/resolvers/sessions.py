@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
 from app.errors import BadUserInput, InvalidTransition, NotFound
+from app.live.events import PlaceChange, touch
 from app.models import Session, SessionKind, SessionStatus
 from app.resolvers import cursors, idempotency
 from app.resolvers.clock import now
@@ -38,6 +39,7 @@ from app.resolvers.views import (
     select_views,
     view_of,
 )
+from app.snapshots import snapshot
 
 MAX_PAGE_SIZE = 100
 
@@ -154,7 +156,7 @@ async def create_session(
         s.add(session)
         return session
 
-    as_sent = idempotency.snapshot(session)
+    as_sent = snapshot(session)
     request = {name: as_sent[name] for name in _REQUEST_FIELDS}
     stored = await idempotency.run_once(
         db, caller.sub, idempotency_key, request=request, now=created_at, create=insert
@@ -252,7 +254,10 @@ def _require_status(session: Session, wanted: SessionStatus, action: str) -> Non
         )
 
 
-Apply = Callable[[AsyncSession, Session, datetime], Awaitable[bool]]
+Moves = tuple[PlaceChange, ...]
+# Changes the locked session; returns whose places moved (promotions), or None when
+# nothing changed at all.
+Apply = Callable[[AsyncSession, Session, datetime], Awaitable[Moves | None]]
 
 
 async def _change(
@@ -264,13 +269,14 @@ async def _change(
     action: str,
     apply: Apply,
 ) -> SessionView:
-    """Lock, check owner and status, apply; `apply` says whether anything changed."""
+    """Lock the session, check owner and status, apply, and record the change."""
     async with db.transaction() as s:
         session = await _owned_for_update(s, caller, session_id)
         _require_status(session, wanted, action)
         at = now()
-        if await apply(s, session, at):
-            session.updated_at = at
+        changes = await apply(s, session, at)
+        if changes is not None:
+            touch(s, session, at, changes)
         await s.flush()
         return await require_view(s, session.id, caller.sub)
 
@@ -280,11 +286,11 @@ async def start_session(
 ) -> SessionView:
     call_id = require_optional_text(stream_call_id, "streamCallId") or f"call_{uuid.uuid4().hex}"
 
-    async def start(_: AsyncSession, session: Session, at: datetime) -> bool:
+    async def start(_: AsyncSession, session: Session, at: datetime) -> Moves:
         session.status = SessionStatus.LIVE
         session.started_at = at
         session.stream_call_id = call_id
-        return True
+        return ()
 
     return await _change(
         db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="start", apply=start
@@ -297,21 +303,21 @@ async def end_session(
     if recording_url is not None:
         _require_http_url(recording_url, "recordingUrl")
 
-    async def end(_: AsyncSession, session: Session, at: datetime) -> bool:
+    async def end(_: AsyncSession, session: Session, at: datetime) -> Moves:
         assert session.started_at is not None
         session.status = SessionStatus.ENDED
         session.ended_at = at
         session.duration_minutes = int((at - session.started_at).total_seconds() // 60)
         session.recording_url = recording_url
-        return True
+        return ()
 
     return await _change(db, caller, session_id, wanted=SessionStatus.LIVE, action="end", apply=end)
 
 
 async def cancel_session(db: Database, caller: Caller, session_id: str) -> SessionView:
-    async def cancel(_: AsyncSession, session: Session, __: datetime) -> bool:
+    async def cancel(_: AsyncSession, session: Session, __: datetime) -> Moves:
         session.status = SessionStatus.CANCELLED
-        return True
+        return ()
 
     return await _change(
         db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="cancel", apply=cancel
@@ -323,7 +329,7 @@ async def update_session(
 ) -> SessionView:
     values = _validated_changes(changes)
 
-    async def update(s: AsyncSession, session: Session, at: datetime) -> bool:
+    async def update(s: AsyncSession, session: Session, _: datetime) -> Moves | None:
         capacity = values.get("max_participants")
         if capacity is not None and capacity < session.registered_count:
             raise BadUserInput(
@@ -336,7 +342,8 @@ async def update_session(
                 setattr(session, name, value)
                 changed = True
         # New seats go to the head of the waitlist, in the same transaction.
-        return await promote(s, session, at) > 0 or changed
+        promoted = await promote(s, session)
+        return tuple(promoted) if changed or promoted else None
 
     return await _change(
         db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="update", apply=update

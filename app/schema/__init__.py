@@ -28,6 +28,7 @@ from app.schema.limits import introspection_depth_rule
 from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.scalars import SCALAR_MAP
+from app.schema.subscription import Subscription
 
 
 class LiveSessionsSchema(Schema):
@@ -73,6 +74,7 @@ def build_schema(settings: Settings) -> LiveSessionsSchema:
     return LiveSessionsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_timeout_s=settings.graphql_timeout_s,

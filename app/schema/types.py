@@ -44,6 +44,7 @@ class Session:
     waitlist_position: int | None = strawberry.field(
         description="The caller's 1-based place in the waitlist; null unless WAITLISTED."
     )
+    version: int = strawberry.field(description="Increases with every change to the session.")
 
     @classmethod
     def from_view(cls, view: SessionView) -> Self:
@@ -72,6 +73,7 @@ class Session:
             waitlist_count=row.waitlist_count,
             registration_status=CallerRegistration.of(view.registration),
             waitlist_position=view.waitlist_position,
+            version=row.version,
         )
 
 

@@ -110,7 +110,7 @@ async def stored_rows(
 
     from app.db import Database
     from app.models import Session
-    from app.resolvers.idempotency import snapshot
+    from app.snapshots import snapshot
 
     db = Database(create_engine(settings))
     try:
@@ -124,6 +124,5 @@ async def stored_rows(
     for session in sessions:
         data = snapshot(session)
         data["metadata"] = data.pop("meta")
-        data["kind"], data["status"] = str(data["kind"]), str(data["status"])
         rows.append({rest: data[rest] for rest in KEYS if rest in data})
     return rows, keys

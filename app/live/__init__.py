@@ -1,0 +1,1 @@
+"""Live updates: session change events, their fan-out, and subscriptions."""

@@ -1,0 +1,75 @@
+"""Session change events: recorded inside a transaction, published after it commits."""
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import RegistrationStatus, Session
+from app.snapshots import snapshot
+
+PENDING = "live_sessions_events"  # key in AsyncSession.info
+
+
+@dataclass(frozen=True)
+class PlaceChange:
+    """One member's place changed: joined, left, or moved from waitlist to seat."""
+
+    user: str
+    before: RegistrationStatus | None
+    after: RegistrationStatus | None
+    ticket: int | None  # the waitlist ticket involved, before or after
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """The state one committed change left a session in, and whose places it changed."""
+
+    session_id: str
+    version: int
+    session: dict[str, Any]
+    changes: tuple[PlaceChange, ...] = field(default=())
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "version": self.version,
+            "session": self.session,
+            "changes": [asdict(change) for change in self.changes],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "SessionEvent":
+        changes = tuple(
+            PlaceChange(
+                user=change["user"],
+                before=_status(change["before"]),
+                after=_status(change["after"]),
+                ticket=change["ticket"],
+            )
+            for change in payload["changes"]
+        )
+        return cls(payload["session_id"], payload["version"], payload["session"], changes)
+
+
+def _status(value: str | None) -> RegistrationStatus | None:
+    return None if value is None else RegistrationStatus(value)
+
+
+def touch(
+    s: AsyncSession, session: Session, at: datetime, changes: tuple[PlaceChange, ...] = ()
+) -> None:
+    """Mark a change of `session`: a new version, updatedAt, and an event for after commit.
+
+    Call it once per transaction, after the last change to the session.
+    """
+    session.version += 1
+    session.updated_at = at
+    event = SessionEvent(session.id, session.version, snapshot(session), changes)
+    s.info.setdefault(PENDING, []).append(event)
+
+
+def pending(s: AsyncSession) -> list[SessionEvent]:
+    events: list[SessionEvent] = s.info.pop(PENDING, [])
+    return events
