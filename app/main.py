@@ -12,12 +12,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from app import health, json_input, rest_compat
+from app import health, json_input, pages, rest_compat
 from app.auth import (
     BearerAuthBackend,
     Caller,
@@ -64,6 +64,10 @@ class GraphQLView(GraphQL[AppContext, None]):
         if not isinstance(user, Caller):
             raise ConnectionRejectionError({"message": user.reason})
         context.user = user
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our own page and pinned assets, not Strawberry's CDN-loading one.
+        return pages.page("graphiql/index.html")
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -128,6 +132,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/demo", pages.demo, methods=["GET"]),
+            Mount("/static", app=pages.static_files(), name="static"),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),

@@ -1,6 +1,7 @@
 """GET /openapi.json documents the route with the reference page's schemas."""
 
 import httpx
+import pytest
 
 from app.contract import REQUEST_SCHEMA, RESPONSE_SCHEMA
 from tests.contract.reference import ERROR_SCHEMA as PAGE_ERROR
@@ -60,4 +61,31 @@ async def test_graphiql_page_is_served_without_a_token(client: httpx.AsyncClient
     response = await client.get("/graphql", headers={"Accept": "text/html"})
 
     assert response.status_code == 200
-    assert "graphiql" in response.text.lower()
+    assert "/static/graphiql/graphiql.min.js" in response.text
+    assert "http" not in response.text  # nothing from another origin
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    "asset",
+    [
+        "/static/graphiql/graphiql.min.js",
+        "/static/graphiql/graphiql.min.css",
+        "/static/graphiql/react.production.min.js",
+        "/static/graphiql/react-dom.production.min.js",
+        "/static/demo/demo.js",
+    ],
+)
+async def test_page_assets_are_served_by_the_service(client: httpx.AsyncClient, asset: str) -> None:
+    response = await client.get(asset)
+
+    assert response.status_code == 200
+    assert len(response.content) > 100
+
+
+async def test_demo_page_is_served_with_the_same_policy(client: httpx.AsyncClient) -> None:
+    response = await client.get("/demo")
+
+    assert response.status_code == 200
+    assert "/static/demo/demo.js" in response.text
+    assert "default-src 'self'" in response.headers["content-security-policy"]
