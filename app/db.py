@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.metrics import DB_STATEMENTS
 from app.live.events import SessionEvent, pending
 from app.live.postgres import write_outbox
 
@@ -18,9 +19,13 @@ _BEGIN_MODE = "sqlite_begin"
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine for `settings.database_url` with the engine's durability settings."""
-    if settings.is_sqlite:
-        return _sqlite_engine(settings)
-    return _postgresql_engine(settings)
+    engine = _sqlite_engine(settings) if settings.is_sqlite else _postgresql_engine(settings)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        DB_STATEMENTS.inc()
+
+    return engine
 
 
 def _pool_options(settings: Settings) -> dict[str, Any]:

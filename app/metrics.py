@@ -41,6 +41,7 @@ GRAPHQL_LATENCY = Histogram(
     ["operation", "type"],
     buckets=LATENCY_BUCKETS,
 )
+DB_STATEMENTS = Counter("db_statements_total", "SQL statements sent to the database.")
 POOL_IN_USE = Gauge(
     "db_pool_connections_in_use",
     "Database connections checked out of the pool.",

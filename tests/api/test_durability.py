@@ -19,20 +19,13 @@ from app.db import create_engine
 from app.rest_compat import KEYS
 from tests.conftest import SECRET, auth, valid_body
 from tests.contract.reference import assert_session_body
-from tests.server import running_server
+from tests.server import running_server, server_env
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 8
 KILL_AFTER = 120  # acknowledged creates
 FIELDS = " ".join(KEYS.values())
-
-
-def server_env(database_settings: dict[str, Any]) -> dict[str, str]:
-    env = {"DATABASE_URL": database_settings["database_url"], "AUTH_JWT_SECRET": SECRET}
-    if "database_schema" in database_settings:
-        env["DATABASE_SCHEMA"] = database_settings["database_schema"]
-    return env
 
 
 async def create_until_killed(base_url: str, kill: Any) -> dict[str, dict[str, Any]]:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.migrations import alembic_config
 from tests.conftest import POSTGRES_URL, SECRET, app_client, auth, graphql, valid_body
-from tests.server import running_server
+from tests.server import running_server, server_env
 from tests.tcp_proxy import TcpProxy
 
 Action = Callable[[], Awaitable[None]]
@@ -27,13 +27,6 @@ Action = Callable[[], Awaitable[None]]
 
 async def migrate(settings: Settings, revision: str = "head") -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(settings), revision)
-
-
-def server_env(database_settings: dict[str, Any]) -> dict[str, str]:
-    env = {"DATABASE_URL": database_settings["database_url"], "AUTH_JWT_SECRET": SECRET}
-    if "database_schema" in database_settings:
-        env["DATABASE_SCHEMA"] = database_settings["database_schema"]
-    return env
 
 
 @asynccontextmanager

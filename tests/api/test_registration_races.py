@@ -22,7 +22,7 @@ from app.db import create_engine
 from tests.api.test_graphql_sessions import create
 from tests.api.test_registrations import register, unregister
 from tests.conftest import SECRET, app_client, create_tables
-from tests.server import running_server
+from tests.server import running_server, server_env
 
 
 @pytest.fixture
@@ -41,9 +41,7 @@ async def racer(
         async with app_client(settings) as client:
             yield client
         return
-    env = {"DATABASE_URL": database_settings["database_url"], "AUTH_JWT_SECRET": SECRET}
-    if "database_schema" in database_settings:
-        env["DATABASE_SCHEMA"] = database_settings["database_schema"]
+    env = server_env(database_settings)
     limits = httpx.Limits(max_connections=250, max_keepalive_connections=0)
     with running_server(tmp_path, env, workers=4) as server:
         async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:

@@ -15,7 +15,7 @@ from app.config import Settings
 from tests.api.test_graphql_sessions import CREATE, GET, session_input
 from tests.conftest import HOST, SECRET, WRITER_SCOPES, app_client, auth, graphql, token, valid_body
 from tests.contract.reference import assert_error_body
-from tests.server import running_server
+from tests.server import running_server, server_env
 
 
 def b64(data: dict[str, Any]) -> str:
@@ -205,13 +205,7 @@ async def test_absurdly_nested_graphql_variables_are_a_client_error(
 def test_a_client_that_never_finishes_its_body_gets_408(
     database_settings: dict[str, Any], tmp_path: Path
 ) -> None:
-    env = {
-        "DATABASE_URL": database_settings["database_url"],
-        "AUTH_JWT_SECRET": SECRET,
-        "REQUEST_BODY_TIMEOUT_S": "1",
-    }
-    if "database_schema" in database_settings:
-        env["DATABASE_SCHEMA"] = database_settings["database_schema"]
+    env = server_env(database_settings, REQUEST_BODY_TIMEOUT_S="1")
 
     def trickle():
         yield b'{"title": '

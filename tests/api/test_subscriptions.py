@@ -9,21 +9,14 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import SECRET, auth, token, valid_body
-from tests.server import running_server
+from tests.conftest import auth, token, valid_body
+from tests.server import running_server, server_env
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, StalledSubscriber
 
 pytestmark = pytest.mark.slow
 
 FIELDS = "id registeredCount isRegistered registrationStatus waitlistCount version title"
 FOLLOW = f"subscription($id: ID!) {{ sessionUpdated(id: $id) {{ {FIELDS} }} }}"
-
-
-def server_env(database_settings: dict[str, Any], **extra: str) -> dict[str, str]:
-    env = {"DATABASE_URL": database_settings["database_url"], "AUTH_JWT_SECRET": SECRET, **extra}
-    if "database_schema" in database_settings:
-        env["DATABASE_SCHEMA"] = database_settings["database_schema"]
-    return env
 
 
 async def create_session(client: httpx.AsyncClient, **overrides: Any) -> str:

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright
 
-from tests.conftest import SECRET, auth, token, valid_body
-from tests.server import Server, running_server
+from tests.conftest import auth, token, valid_body
+from tests.server import Server, running_server, server_env
 
 CHROMIUM = "/usr/bin/chromium"
 # DEMO_SCREENSHOT=docs/demo.png refreshes the README's picture.
@@ -43,10 +43,7 @@ pytestmark = [
 
 @pytest.fixture
 def server(database_settings: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
-    env = {"DATABASE_URL": database_settings["database_url"], "AUTH_JWT_SECRET": SECRET}
-    if "database_schema" in database_settings:
-        env["DATABASE_SCHEMA"] = database_settings["database_schema"]
-    with running_server(tmp_path, env) as running:
+    with running_server(tmp_path, server_env(database_settings)) as running:
         yield running
 
 

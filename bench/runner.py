@@ -1,0 +1,186 @@
+"""Starting servers pinned to a core, driving them with wrk pinned to another, measuring."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.workloads import Workload
+
+ROOT = Path(__file__).parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    for child in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child_pid in child.read_text().split():
+            pids += _tree(int(child_pid))
+    return pids
+
+
+def tree_rss_bytes(pid: int) -> int:
+    total = 0
+    for member in _tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total += int(match.group(1)) * 1024 if match else 0
+    return total
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    peak_rss: int = 0
+
+    def watch_memory(self, stop: threading.Event) -> None:
+        while not stop.wait(0.25):
+            self.peak_rss = max(self.peak_rss, tree_rss_bytes(self.process.pid))
+
+
+@contextmanager
+def server(
+    command: list[str], env: dict[str, str], core: int, timeout: float = 60
+) -> Iterator[Server]:
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        ["taskset", "-c", str(core), *[part.replace("{port}", str(port)) for part in command]],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{Path(log.name).read_text()[-3000:]}")
+            try:
+                httpx.get(url + "/healthz" if "app.cli" in command else url + "/stats", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("server did not start") from None
+                time.sleep(0.1)
+        yield Server(url, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        os.unlink(log.name)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def run_wrk(
+    target: Server, workload: Workload, *, seconds: float, connections: int, core: int
+) -> Measurement:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(workload.script)
+    stop = threading.Event()
+    watcher = threading.Thread(target=target.watch_memory, args=(stop,), daemon=True)
+    watcher.start()
+    try:
+        done = subprocess.run(
+            [
+                "taskset",
+                "-c",
+                str(core),
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                target.url + workload.route,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        )
+    finally:
+        stop.set()
+        watcher.join()
+        os.unlink(script.name)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH "))
+    data = json.loads(line.removeprefix("BENCH "))
+    return Measurement(
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=data["errors"] + data["non2xx"],
+    )
+
+
+def service_counters(target: Server, route: str) -> tuple[float, float]:
+    """(SQL statements so far, requests answered on `route` so far) from /metrics."""
+    text = httpx.get(target.url + "/metrics", timeout=10).text
+    statements = requests = 0.0
+    for line in text.splitlines():
+        if line.startswith("db_statements_total "):
+            statements = float(line.split()[-1])
+        elif line.startswith("http_requests_total{") and f'route="{route}"' in line:
+            requests += float(line.split()[-1])
+    return statements, requests
+
+
+def reference_counters(target: Server, _route: str) -> tuple[float, float]:
+    stats = httpx.get(target.url + "/stats", timeout=10).json()
+    return float(stats["statements"]), float(stats["requests"])
+
+
+SERVICE = [sys.executable, "-m", "app.cli", "serve", "--port", "{port}", "--workers", "{workers}"]
+REFERENCE = [
+    sys.executable,
+    "-m",
+    "uvicorn",
+    "bench.reference:app",
+    "--port",
+    "{port}",
+    "--log-level",
+    "warning",
+    "--no-access-log",
+]

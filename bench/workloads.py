@@ -1,0 +1,153 @@
+"""The workloads, as wrk Lua scripts: W1..W5 for the service, W1 and W3 for the reference."""
+
+import json
+from dataclasses import dataclass
+
+from bench.seed import Dataset
+
+SESSION_BODY = {
+    "host_id": "host-1",
+    "brand_id": "brand-1",
+    "title": "Benchmark session",
+    "scheduled_at": "2031-06-01T10:00:00Z",
+    "max_participants": 50,
+    "metadata": {"level": "all"},
+}
+LIST_QUERY = (
+    "query List($brand: String!) { sessions(filter: {brandId: $brand}, first: 50) "
+    "{ edges { node { id title scheduledAt registeredCount isRegistered maxParticipants } } } }"
+)
+GET_QUERY = (
+    "query Get($id: ID!) { session(id: $id) "
+    "{ id title scheduledAt status registeredCount isRegistered maxParticipants } }"
+)
+CREATE_MUTATION = (
+    "mutation Create($input: CreateSessionInput!) { createSession(input: $input) "
+    "{ id title status registeredCount isRegistered createdAt } }"
+)
+REGISTER_MUTATION = (
+    "mutation Register($id: ID!) { registerForSession(sessionId: $id) "
+    "{ id registeredCount isRegistered } }"
+)
+
+DONE = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d, "non2xx": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    errors, summary.errors.status))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    title: str
+    route: str  # for the per-request statement count
+    script: str
+
+
+def _lua(value: object) -> str:
+    return json.dumps(json.dumps(value))  # a Lua string literal holding JSON
+
+
+def _list(values: list[str]) -> str:
+    return "{" + ",".join(json.dumps(value) for value in values) + "}"
+
+
+def _graphql(query: str, variables: object) -> str:
+    return json.dumps({"query": query, "variables": variables})
+
+
+def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) -> list[Workload]:
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    head = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n' + auth
+    create_input = {
+        "hostId": "host-1",
+        "brandId": "brand-1",
+        "title": "Benchmark session",
+        "scheduledAt": "2031-06-01T10:00:00Z",
+        "maxParticipants": 50,
+        "metadata": {"level": "all"},
+    }
+    return [
+        Workload(
+            "W1",
+            "REST POST /v1/sessions",
+            "/v1/sessions",
+            head + f'wrk.path = "/v1/sessions"\nwrk.body = {_lua(SESSION_BODY)}\n' + DONE,
+        ),
+        Workload(
+            "W2",
+            "GraphQL createSession",
+            "/graphql",
+            head
+            + f'wrk.path = "/graphql"\nwrk.body = {json.dumps(_graphql(CREATE_MUTATION, {"input": create_input}))}\n'
+            + DONE,
+        ),
+        Workload(
+            "W3",
+            "sessions(brandId, first: 50)",
+            "/graphql",
+            head
+            + f"local brands = {_list(dataset.brands)}\n"
+            + f"local template = {json.dumps(_graphql(LIST_QUERY, {'brand': '@@'}))}\n"
+            + "request = function()\n"
+            + "  local body = string.gsub(template, '@@', brands[math.random(#brands)])\n"
+            + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
+            + DONE,
+        ),
+        Workload(
+            "W4",
+            "session(id)",
+            "/graphql",
+            head
+            + f"local ids = {_list(dataset.session_ids)}\n"
+            + f"local template = {json.dumps(_graphql(GET_QUERY, {'id': '@@'}))}\n"
+            + "request = function()\n"
+            + "  local body = string.gsub(template, '@@', ids[math.random(#ids)])\n"
+            + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
+            + DONE,
+        ),
+        Workload(
+            "W5",
+            "registerForSession, distinct users",
+            "/graphql",
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            + f"local tokens = {_list(member_tokens)}\n"
+            + f"local sessions = {_list(dataset.roomy_ids)}\n"
+            + f"local template = {json.dumps(_graphql(REGISTER_MUTATION, {'id': '@@'}))}\n"
+            + "local n = 0\n"
+            + "request = function()\n"
+            + "  n = n + 1\n"
+            + "  local token = tokens[(n - 1) % #tokens + 1]\n"
+            + "  local body = string.gsub(template, '@@', sessions[(n - 1) % #sessions + 1])\n"
+            + '  return wrk.format(nil, "/graphql", {["Authorization"] = "Bearer " .. token,'
+            + ' ["Content-Type"] = "application/json"}, body)\nend\n'
+            + DONE,
+        ),
+    ]
+
+
+def reference_workloads(dataset: Dataset) -> list[Workload]:
+    head = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+    return [
+        Workload(
+            "W1",
+            "REST POST /v1/sessions",
+            "/v1/sessions",
+            head + f'wrk.path = "/v1/sessions"\nwrk.body = {_lua(SESSION_BODY)}\n' + DONE,
+        ),
+        Workload(
+            "W3",
+            "sessions(brandId, first: 50)",
+            "/sessions",
+            f"local brands = {_list(dataset.brands)}\n"
+            + "request = function()\n"
+            + '  return wrk.format("GET", "/sessions?brand=" .. brands[math.random(#brands)])\nend\n'
+            + DONE,
+        ),
+    ]
