@@ -1,5 +1,7 @@
 """The async engine, its per-engine connection settings, and transaction scopes."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.metrics import DB_STATEMENTS
 from app.live.events import SessionEvent, pending
 from app.live.postgres import write_outbox
+from app.metrics import DB_STATEMENTS
 
 _BEGIN_MODE = "sqlite_begin"
 
@@ -101,6 +103,10 @@ class Database:
         self.engine = engine
         self._on_commit = on_commit
         self._outbox_channel = outbox_channel
+        # SQLite has one writer at a time; writers of this process queue here instead of
+        # polling the file lock (busy_timeout sleeps, which make the latency tail). Only a
+        # courtesy: BEGIN IMMEDIATE still serializes writers across processes.
+        self._writers_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self._writer = async_sessionmaker(
             engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"}),
@@ -111,7 +117,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed when the block exits, rolled back on error."""
-        async with self._writer() as session:
+        async with self._writers_queue or contextlib.nullcontext(), self._writer() as session:
             async with session.begin():
                 yield session
                 events = pending(session)

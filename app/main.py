@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             db = Database(create_engine(settings), on_commit=broker.publish)
         else:
             db = Database(create_engine(settings), outbox_channel=channel_for(settings))
-            relay = PostgresRelay(settings, broker)
+            relay = PostgresRelay(settings, broker, db.engine)
             await relay.start()
         try:
             yield {

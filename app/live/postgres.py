@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,9 +57,10 @@ async def write_outbox(s: AsyncSession, events: list[SessionEvent], channel: str
 class PostgresRelay:
     """Listens for notified events and publishes them to this process's broker."""
 
-    def __init__(self, settings: Settings, broker: Broker) -> None:
+    def __init__(self, settings: Settings, broker: Broker, engine: AsyncEngine) -> None:
         self._settings = settings
         self._broker = broker
+        self._engine = engine  # the service's pool, for reading notified events
         self._channel = channel_for(settings)
         self._ids: asyncio.Queue[int] = asyncio.Queue()
         self._last_id: int | None = None
@@ -128,7 +130,11 @@ class PostgresRelay:
     async def _replay(self, connection: Any) -> None:
         """Events committed while we were not listening (none on the first connect)."""
         if self._last_id is None:
-            row = await connection.fetchrow("SELECT max(id) AS id FROM session_events")
+            try:
+                row = await connection.fetchrow("SELECT max(id) AS id FROM session_events")
+            except asyncpg.UndefinedTableError:  # not migrated yet: no event can exist
+                self._last_id = 0
+                return
             self._last_id = row["id"] or 0
             return
         rows = await connection.fetch(
@@ -139,24 +145,21 @@ class PostgresRelay:
 
     async def _deliver(self) -> None:
         """One at a time, in notification order, so subscribers see commit order."""
-        connection = None
         while True:
             event_id = await self._ids.get()
             try:
-                if connection is None or connection.is_closed():
-                    connection = await self._connect()
-                row = await connection.fetchrow(
-                    "SELECT payload FROM session_events WHERE id = $1", event_id
-                )
+                async with self._engine.connect() as connection:
+                    result = await connection.execute(
+                        sa.select(EVENTS.c.payload).where(EVENTS.c.id == event_id)
+                    )
+                    payload = result.scalar_one_or_none()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("could not read event %s", event_id, exc_info=True)
-                connection = None
                 continue
             self._last_id = max(self._last_id or 0, event_id)
-            if row is not None:
-                payload = row["payload"]
+            if payload is not None:
                 self._broker.publish([SessionEvent.from_payload(_as_dict(payload))])
 
 

@@ -13,10 +13,12 @@ from graphql.validation import (
 from strawberry import Schema
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -55,22 +57,29 @@ class LiveSessionsSchema(Schema):
 
 
 def build_schema(settings: Settings) -> LiveSessionsSchema:
-    # Factories, not instances: Strawberry builds a fresh extension per operation.
-    extensions: list[type[SchemaExtension] | Any] = [
-        OperationMetrics,
-        PresentErrors,
-        functools.partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        functools.partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
-        functools.partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        RequireCaller,
-    ]
+    # The limit rules are built once per schema, not per request as QueryDepthLimiter and
+    # MaxAliasesLimiter would (same Strawberry validators, created with their factories),
+    # so ValidationCache can recognise a document it has already validated.
     rules: list[type[ASTValidationRule]] = [
+        query_depth_limiter.create_validator(settings.graphql_max_depth, None, None),
+        max_aliases.create_validator(settings.graphql_max_aliases),
         introspection_depth_rule(settings.graphql_max_introspection_depth),
         MaxIntrospectionDepthRule,
     ]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    extensions.append(functools.partial(AddValidationRules, rules))
+    # Factories, not instances: Strawberry builds a fresh extension per operation.
+    extensions: list[type[SchemaExtension] | Any] = [
+        OperationMetrics,
+        PresentErrors,
+        functools.partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        # Parsing and validating the same document again is pure waste: both are cached
+        # (bounded LRU, keyed by the text and by the document and rules respectively).
+        functools.partial(ParserCache, maxsize=1024),
+        functools.partial(ValidationCache, maxsize=1024),
+        functools.partial(AddValidationRules, rules),
+        RequireCaller,
+    ]
     return LiveSessionsSchema(
         query=Query,
         mutation=Mutation,
