@@ -24,7 +24,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from app.config import Settings
-from app.schema.errors import log_unexpected
+from app.schema.errors import log_unexpected, with_code
 from app.schema.extensions import OperationMetrics, PresentErrors, RequireCaller
 from app.schema.limits import introspection_depth_rule
 from app.schema.mutation import Mutation
@@ -47,13 +47,18 @@ class LiveSessionsSchema(Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
             async with asyncio.timeout(self.execution_timeout_s):
-                return await super().execute(*args, **kwargs)
+                result = await super().execute(*args, **kwargs)
         except TimeoutError:
             # The cancelled resolvers rolled their transactions back on the way out.
             message = f"the operation took longer than {self.execution_timeout_s:g}s and stopped"
             return ExecutionResult(
                 data=None, errors=[GraphQLError(message, extensions={"code": "TIMEOUT"})]
             )
+        if result.errors:
+            # ParserCache parses inside an extension hook, so a syntax error skips the
+            # operation hooks that PresentErrors finishes in: give such errors their code.
+            result.errors = [with_code(error) for error in result.errors]
+        return result
 
 
 def build_schema(settings: Settings) -> LiveSessionsSchema:

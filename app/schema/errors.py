@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator
 from enum import Enum
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 
 from app.errors import DomainError
 
@@ -82,3 +82,11 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
                 ".".join(str(key) for key in error.path or []) or "operation",
                 exc_info=(type(cause), cause, cause.__traceback__),
             )
+
+
+def with_code(error: GraphQLError) -> GraphQLError:
+    """The error unchanged if it has a code; else presented, as a parse error if it is one."""
+    if error.extensions and "code" in error.extensions:
+        return error
+    phase = Phase.PARSE if isinstance(error, GraphQLSyntaxError) else Phase.VALIDATION
+    return present(error, phase)
