@@ -52,7 +52,3 @@ class Broker:
         for event in events:
             for subscription in list(self._subscriptions.get(event.session_id, ())):
                 subscription.offer(event)
-
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(subscribers) for subscribers in self._subscriptions.values())

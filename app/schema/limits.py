@@ -17,7 +17,6 @@ from graphql import (
 from graphql.language import SKIP, VisitorAction
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
-STANDARD_INTROSPECTION_DEPTH = 15
 
 
 def introspection_depth_rule(max_depth: int) -> type[ValidationRule]:
