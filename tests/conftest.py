@@ -20,6 +20,7 @@ from app.auth import mint_token
 from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
+from tests.server import running_server, server_env
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -111,6 +112,25 @@ async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with LifespanManager(create_app(settings)) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+@pytest.fixture(params=["app", "4 workers"])
+async def racer(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    database_settings: dict[str, Any],
+    tmp_path: Any,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the in-process app, or for a real four-worker server."""
+    if request.param == "app":
+        await create_tables(settings)
+        async with app_client(settings) as client:
+            yield client
+        return
+    limits = httpx.Limits(max_connections=250, max_keepalive_connections=0)
+    with running_server(tmp_path, server_env(database_settings), workers=4) as server:
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:
             yield client
 
 

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from app.config import Settings
 from app.db import create_engine
 from app.resolvers import idempotency
-from tests.api.test_registration_races import racer  # noqa: F401 - fixture
 from tests.conftest import HOST, auth, graphql, valid_body
 from tests.contract.reference import assert_error_body, assert_session_body
 
@@ -223,7 +222,7 @@ async def test_graphql_create_takes_the_same_key(client: httpx.AsyncClient) -> N
 
 
 async def test_racing_retries_create_exactly_one_session(
-    racer: httpx.AsyncClient,  # noqa: F811 - fixture
+    racer: httpx.AsyncClient,
 ) -> None:
     body = valid_body(title="raced")
 

@@ -9,43 +9,16 @@ conditional UPDATE and the registration primary key), so both must hold exactly.
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from app.config import Settings
 from app.db import create_engine
 from tests.api.test_graphql_sessions import create
 from tests.api.test_registrations import register, unregister
-from tests.conftest import SECRET, app_client, create_tables
-from tests.server import running_server, server_env
-
-
-@pytest.fixture
-def settings(database_settings: dict[str, Any]) -> Settings:
-    return Settings(auth_jwt_secret=SECRET, **database_settings)
-
-
-@pytest.fixture(params=["app", "4 workers"])
-async def racer(
-    request: pytest.FixtureRequest, database_settings: dict[str, Any], tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the in-process app, or for a real four-worker server."""
-    if request.param == "app":
-        settings = Settings(auth_jwt_secret=SECRET, **database_settings)
-        await create_tables(settings)
-        async with app_client(settings) as client:
-            yield client
-        return
-    env = server_env(database_settings)
-    limits = httpx.Limits(max_connections=250, max_keepalive_connections=0)
-    with running_server(tmp_path, env, workers=4) as server:
-        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:
-            yield client
 
 
 def processes_that_served(log_dir: Path) -> set[int]:

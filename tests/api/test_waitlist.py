@@ -9,7 +9,6 @@ import httpx
 from app.config import Settings
 from tests.api.invariants import assert_invariants, session_state
 from tests.api.test_graphql_sessions import create
-from tests.api.test_registration_races import racer, settings  # noqa: F401 - fixtures
 from tests.conftest import auth, graphql, valid_body
 
 FIELDS = """
@@ -193,8 +192,8 @@ async def test_the_first_ten_of_the_waitlist_are_promoted_exactly(
 
 
 async def test_workers_racing_300_registrations_and_100_departures_keep_the_invariants(
-    racer: httpx.AsyncClient,  # noqa: F811 - fixture
-    settings: Settings,  # noqa: F811 - fixture
+    racer: httpx.AsyncClient,
+    settings: Settings,
 ) -> None:
     client = racer
     session = await create(client, maxParticipants=50, waitlistEnabled=True)

@@ -3,7 +3,6 @@
 import asyncio
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,12 +12,6 @@ from sqlmodel import SQLModel
 from app.config import Settings
 from app.db import create_engine
 from app.migrations import alembic_config
-from tests.conftest import SECRET
-
-
-@pytest.fixture
-def settings(database_settings: dict[str, Any]) -> Settings:
-    return Settings(auth_jwt_secret=SECRET, **database_settings)
 
 
 async def _inspect(settings: Settings, look: Any) -> Any:
