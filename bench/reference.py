@@ -6,7 +6,6 @@ Run as `uvicorn bench.reference:app`; configured by the same environment variabl
 """
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from starlette.routing import Route
 from app.config import Settings
 from app.db import create_engine
 from app.models import Registration, Session
+from bench.seed import session_row
 
 SESSIONS: sa.Table = Session.__table__  # type: ignore[attr-defined]
 REGISTRATIONS: sa.Table = Registration.__table__  # type: ignore[attr-defined]
@@ -57,30 +57,16 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
 async def create(request: Request) -> Response:
     body = json.loads(await request.body())
     now = datetime.now(UTC)
-    row = {
-        "id": str(uuid.uuid4()),
-        "host_id": body["host_id"],
-        "brand_id": body["brand_id"],
-        "title": body["title"],
-        "kind": body.get("kind", "live"),
-        "category": None,
-        "scheduled_at": datetime.fromisoformat(body["scheduled_at"]),
-        "started_at": None,
-        "ended_at": None,
-        "status": "scheduled",
-        "stream_call_id": None,
-        "max_participants": body["max_participants"],
-        "duration_minutes": None,
-        "recording_url": None,
-        "metadata": body.get("metadata", {}),
-        "created_at": now,
-        "updated_at": now,
-        "registered_count": 0,
-        "waitlist_enabled": False,
-        "waitlist_count": 0,
-        "waitlist_tickets": 0,
-        "version": 1,
-    }
+    row = session_row(
+        now,
+        host_id=body["host_id"],
+        brand_id=body["brand_id"],
+        title=body["title"],
+        kind=body.get("kind", "live"),
+        scheduled_at=datetime.fromisoformat(body["scheduled_at"]),
+        max_participants=body["max_participants"],
+        metadata=body.get("metadata", {}),
+    )
     async with state["engine"].begin() as connection:
         await connection.execute(sa.insert(SESSIONS).values(row))
     state["requests"] += 1

@@ -28,24 +28,19 @@ class Dataset:
     brands: list[str]
 
 
-def _session_row(index: int, now: datetime, rng: random.Random, capacity: int) -> dict[str, Any]:
-    at = now + timedelta(minutes=rng.randrange(0, 60 * 24 * 365))
+def session_row(now: datetime, **fields: Any) -> dict[str, Any]:
+    """A complete `sessions` row as a fresh SCHEDULED session, with `fields` set."""
     return {
-        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "host_id": f"host-{index % 500}",
-        "brand_id": f"brand-{index % BRANDS}",
-        "title": f"Session {index}",
-        "kind": "live" if index % 3 else "office_hours",
+        "id": str(uuid.uuid4()),
+        "kind": "live",
         "category": None,
-        "scheduled_at": at,
         "started_at": None,
         "ended_at": None,
         "status": "scheduled",
         "stream_call_id": None,
-        "max_participants": capacity,
         "duration_minutes": None,
         "recording_url": None,
-        "metadata": {"level": "all"},
+        "metadata": {},
         "created_at": now,
         "updated_at": now,
         "registered_count": 0,
@@ -53,7 +48,22 @@ def _session_row(index: int, now: datetime, rng: random.Random, capacity: int) -
         "waitlist_count": 0,
         "waitlist_tickets": 0,
         "version": 1,
+        **fields,
     }
+
+
+def _session_row(index: int, now: datetime, rng: random.Random, capacity: int) -> dict[str, Any]:
+    return session_row(
+        now,
+        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        host_id=f"host-{index % 500}",
+        brand_id=f"brand-{index % BRANDS}",
+        title=f"Session {index}",
+        kind="live" if index % 3 else "office_hours",
+        scheduled_at=now + timedelta(minutes=rng.randrange(0, 60 * 24 * 365)),
+        max_participants=capacity,
+        metadata={"level": "all"},
+    )
 
 
 async def seed(

@@ -62,9 +62,22 @@ def _graphql(query: str, variables: object) -> str:
     return json.dumps({"query": query, "variables": variables})
 
 
+JSON_POST = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+
+
+def _rest_create(head: str) -> Workload:
+    """W1, the same request for the service and the reference (`head` adds any auth)."""
+    return Workload(
+        "W1",
+        "REST POST /v1/sessions",
+        "/v1/sessions",
+        head + f'wrk.path = "/v1/sessions"\nwrk.body = {_lua(SESSION_BODY)}\n' + DONE,
+    )
+
+
 def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) -> list[Workload]:
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    head = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n' + auth
+    head = JSON_POST + auth
     create_input = {
         "hostId": "host-1",
         "brandId": "brand-1",
@@ -74,12 +87,7 @@ def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) ->
         "metadata": {"level": "all"},
     }
     return [
-        Workload(
-            "W1",
-            "REST POST /v1/sessions",
-            "/v1/sessions",
-            head + f'wrk.path = "/v1/sessions"\nwrk.body = {_lua(SESSION_BODY)}\n' + DONE,
-        ),
+        _rest_create(head),
         Workload(
             "W2",
             "GraphQL createSession",
@@ -116,7 +124,7 @@ def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) ->
             "W5",
             "registerForSession, distinct users",
             "/graphql",
-            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            JSON_POST
             + f"local tokens = {_list(member_tokens)}\n"
             + f"local sessions = {_list(dataset.roomy_ids)}\n"
             + f"local template = {json.dumps(_graphql(REGISTER_MUTATION, {'id': '@@'}))}\n"
@@ -133,14 +141,8 @@ def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) ->
 
 
 def reference_workloads(dataset: Dataset) -> list[Workload]:
-    head = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
     return [
-        Workload(
-            "W1",
-            "REST POST /v1/sessions",
-            "/v1/sessions",
-            head + f'wrk.path = "/v1/sessions"\nwrk.body = {_lua(SESSION_BODY)}\n' + DONE,
-        ),
+        _rest_create(JSON_POST),
         Workload(
             "W3",
             "sessions(brandId, first: 50)",
