@@ -13,9 +13,15 @@ SESSION_BODY = {
     "max_participants": 50,
     "metadata": {"level": "all"},
 }
+# The 19 fields the reference returns for each row, so both sides do the same work.
+SESSION_FIELDS = (
+    "id hostId brandId title kind category scheduledAt startedAt endedAt status streamCallId "
+    "maxParticipants durationMinutes recordingUrl metadata createdAt updatedAt registeredCount "
+    "isRegistered"
+)
 LIST_QUERY = (
     "query List($brand: String!) { sessions(filter: {brandId: $brand}, first: 50) "
-    "{ edges { node { id title scheduledAt registeredCount isRegistered maxParticipants } } } }"
+    f"{{ edges {{ node {{ {SESSION_FIELDS} }} }} }} }}"
 )
 GET_QUERY = (
     "query Get($id: ID!) { session(id: $id) "

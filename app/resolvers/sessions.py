@@ -31,6 +31,7 @@ from app.resolvers.validation import (
 from app.resolvers.views import (
     REGISTRATIONS,
     SESSIONS,
+    SessionRecord,
     SessionView,
     load_view,
     parse_session_id,
@@ -104,7 +105,7 @@ class SessionPage:
         return cursor_of(self.views[-1].session)
 
 
-def cursor_of(session: Session) -> str:
+def cursor_of(session: SessionRecord) -> str:
     return cursors.encode((session.scheduled_at, session.id))
 
 

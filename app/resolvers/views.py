@@ -2,15 +2,15 @@
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from app.errors import NotFound
-from app.models import Registration, RegistrationStatus, Session
+from app.models import Registration, RegistrationStatus, Session, SessionKind, SessionStatus
 
 SESSIONS_TABLE: sa.Table = Session.__table__  # type: ignore[attr-defined]
 REGISTRATIONS_TABLE: sa.Table = Registration.__table__  # type: ignore[attr-defined]
@@ -18,11 +18,62 @@ SESSIONS = SESSIONS_TABLE.c
 REGISTRATIONS = REGISTRATIONS_TABLE.c
 
 
-@dataclass(frozen=True)
+class SessionRecord(Protocol):
+    """What a view reads of a session: the ORM row being written, or a Core row read back.
+
+    Reads select plain rows (labelled like the model's attributes) rather than ORM
+    instances: hydrating and tracking a model per row cost more than the whole query.
+    """
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def host_id(self) -> str: ...
+    @property
+    def brand_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def kind(self) -> SessionKind: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def status(self) -> SessionStatus: ...
+    @property
+    def stream_call_id(self) -> str | None: ...
+    @property
+    def max_participants(self) -> int: ...
+    @property
+    def duration_minutes(self) -> int | None: ...
+    @property
+    def recording_url(self) -> str | None: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def registered_count(self) -> int: ...
+    @property
+    def waitlist_enabled(self) -> bool: ...
+    @property
+    def waitlist_count(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
 class SessionView:
     """A session as one caller sees it."""
 
-    session: Session
+    session: SessionRecord
     registration: RegistrationStatus | None = None
     waitlist_position: int | None = None
 
@@ -82,36 +133,38 @@ def _position_of(user_id: str) -> sa.ScalarSelect[Any]:
     )
 
 
-def select_views(user_id: str) -> Select[Session, Any, Any]:
+# The table's columns under the model's attribute names (`metadata` is `meta` there).
+_RECORD_COLUMNS = [
+    column.label("meta") if column.key == "metadata" else column for column in SESSIONS_TABLE.c
+]
+
+
+def select_views(user_id: str) -> Select[*tuple[Any, ...]]:
     """Sessions with the caller's registration status and waitlist place, in one statement.
 
     The correlated subqueries run only for the rows that survive WHERE and LIMIT, so a
     page costs one statement whatever its size.
     """
-    query: Any = select(
-        Session,
+    return Select(
+        *_RECORD_COLUMNS,
         _status_of(user_id).label("registration"),
         _position_of(user_id).label("waitlist_position"),
     )
-    return query  # type: ignore[no-any-return]
 
 
-def view_of(row: Any) -> SessionView:
-    session, status, position = row
+def view_of(row: tuple[Any, ...]) -> SessionView:
+    """A row of `select_views`: the session's columns, then the caller's status and place."""
+    status, position = row[-2], row[-1]
     registration = None if status is None else RegistrationStatus(status)
     waitlisted = registration == RegistrationStatus.WAITLISTED
-    return SessionView(session, registration, int(position) if waitlisted else None)
+    record = cast(SessionRecord, row)
+    return SessionView(record, registration, int(position) if waitlisted else None)
 
 
 async def load_view(s: AsyncSession, session_id: str, user_id: str) -> SessionView | None:
-    # populate_existing: inside a write transaction the row may have changed since
-    # the session first loaded it.
-    query = (
-        select_views(user_id)
-        .where(SESSIONS.id == session_id)
-        .execution_options(populate_existing=True)
-    )
-    row = (await s.exec(query)).first()
+    # A Core statement: the session flushes pending changes first, and a row is never
+    # served from its identity map, so a write sees what it just changed.
+    row = (await s.exec(select_views(user_id).where(SESSIONS.id == session_id))).first()
     return None if row is None else view_of(row)
 
 

@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from app.config import Settings
 from app.schema.errors import log_unexpected, with_code
+from app.schema.execution import PlainFieldsExecutionContext
 from app.schema.extensions import OperationMetrics, PresentErrors, RequireCaller
 from app.schema.limits import introspection_depth_rule
 from app.schema.mutation import Mutation
@@ -91,6 +92,7 @@ def build_schema(settings: Settings) -> LiveSessionsSchema:
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=PlainFieldsExecutionContext,
         execution_timeout_s=settings.graphql_timeout_s,
     )
 

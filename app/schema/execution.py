@@ -1,0 +1,114 @@
+"""A shorter way through graphql-core for fields that only read an attribute.
+
+Most of a list's cost is graphql-core completing fields one at a time: for each field it
+looks the definition up, builds a resolve-info object, calls Strawberry's default
+resolver (`getattr`), checks the value for awaitability and walks the type wrappers to
+the scalar's `serialize`. For a field with no resolver, no arguments, no extensions and a
+scalar or enum type, all of that reduces to "read the attribute, serialize it". That is
+what `PlainFieldsExecutionContext` does, and it hands every case it is not sure of (a
+null where the schema forbids one, an exception, an awaitable, a value `serialize`
+refuses) to the general path unchanged, which then produces exactly the result and error
+it always did. `tests/api/test_plain_fields.py` compares the two paths.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.pyutils import Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+
+@dataclass(frozen=True, slots=True)
+class PlainField:
+    attribute: str
+    serialize: Any
+    nullable: bool
+
+
+PlainFields = dict[str, dict[str, PlainField]]  # parent type name -> field name -> plan
+_plans: "WeakKeyDictionary[GraphQLSchema, PlainFields]" = WeakKeyDictionary()
+
+
+def _plain(field: GraphQLField) -> PlainField | None:
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(definition, StrawberryField) or field.args:
+        return None
+    # Strawberry marks the resolver it gives a field with no resolver and no extensions.
+    if (
+        not getattr(field.resolve, "_is_default", False)
+        or definition.default_resolver is not getattr
+    ):
+        return None
+    nullable = not isinstance(field.type, GraphQLNonNull)
+    named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+    if not is_leaf_type(named):
+        return None
+    leaf: GraphQLLeafType = named
+    return PlainField(definition.python_name, leaf.serialize, nullable)
+
+
+def plain_fields(schema: GraphQLSchema) -> PlainFields:
+    """Every plain field of every object type in `schema`, worked out once per schema."""
+    plans = _plans.get(schema)
+    if plans is None:
+        plans = {}
+        for name, graphql_type in schema.type_map.items():
+            if isinstance(graphql_type, GraphQLObjectType) and not name.startswith("__"):
+                fields = {
+                    field_name: plan
+                    for field_name, field in graphql_type.fields.items()
+                    if (plan := _plain(field)) is not None
+                }
+                if fields:
+                    plans[name] = fields
+        _plans[schema] = plans
+    return plans
+
+
+class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Middleware (a Strawberry extension with a `resolve` hook) wraps every resolver,
+        # default ones included: no shortcut then. Strawberry always passes a manager.
+        wrapped = self.middleware_manager is not None and self.middleware_manager.middlewares
+        self._plain_fields = {} if wrapped else plain_fields(self.schema)
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        fields = self._plain_fields.get(parent_type.name)
+        plan = fields.get(field_details_list[0].node.name.value) if fields else None
+        if plan is not None:
+            try:
+                value = getattr(source, plan.attribute)
+                if value is None:
+                    if plan.nullable:
+                        return None
+                elif not (
+                    value is Undefined or isinstance(value, Exception) or self.is_awaitable(value)
+                ):
+                    serialized = plan.serialize(value)
+                    if serialized is not None and serialized is not Undefined:
+                        return serialized
+            except Exception:  # noqa: S110 - the general path raises it again, located
+                pass
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
