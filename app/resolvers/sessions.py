@@ -30,15 +30,17 @@ from app.resolvers.validation import (
 )
 from app.resolvers.views import (
     REGISTRATIONS,
+    SELECT_VIEWS,
     SESSIONS,
+    VIEWER,
     SessionRecord,
     SessionView,
     load_view,
     parse_session_id,
     require_session_id,
     require_view,
-    select_views,
     view_of,
+    viewer_is,
 )
 from app.snapshots import snapshot
 
@@ -173,7 +175,8 @@ async def get_session(db: Database, caller: Caller, session_id: str) -> SessionV
         return await load_view(s, canonical, caller.sub)
 
 
-def _conditions(flt: SessionFilter, user_id: str) -> list[ColumnElement[bool]]:
+def _conditions(flt: SessionFilter) -> list[ColumnElement[bool]]:
+    """The filter as WHERE terms; `registeredOnly` reads the VIEWER parameter."""
     conditions: list[ColumnElement[bool]] = []
     if flt.brand_id is not None:
         brand_id = require_storable(flt.brand_id, "filter.brandId")
@@ -190,7 +193,7 @@ def _conditions(flt: SessionFilter, user_id: str) -> list[ColumnElement[bool]]:
     if flt.scheduled_to is not None:
         conditions.append(SESSIONS.scheduled_at < flt.scheduled_to)
     if flt.registered_only:
-        mine = sa.select(REGISTRATIONS.session_id).where(REGISTRATIONS.user_id == user_id)
+        mine = sa.select(REGISTRATIONS.session_id).where(REGISTRATIONS.user_id == VIEWER)
         conditions.append(SESSIONS.id.in_(mine))
     return conditions
 
@@ -206,30 +209,27 @@ async def list_sessions(
     """One page in (scheduled_at, id) order after the keyset cursor `after`: one statement."""
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise BadUserInput(f"must be between 1 and {MAX_PAGE_SIZE}", field="first")
-    conditions = _conditions(flt, caller.sub)
+    conditions = _conditions(flt)
     if after is not None:
         scheduled_at, session_id = cursors.decode(after)
         conditions.append(
             sa.tuple_(SESSIONS.scheduled_at, SESSIONS.id) > sa.tuple_(scheduled_at, session_id)
         )
     query = (
-        select_views(caller.sub)
-        .where(*conditions)
+        SELECT_VIEWS.where(*conditions)
         .order_by(SESSIONS.scheduled_at, SESSIONS.id)
         .limit(first + 1)
     )
     async with db.read() as s:
-        rows = (await s.exec(query)).all()
+        rows = (await s.exec(query, params=viewer_is(caller.sub))).all()
     views = [view_of(row) for row in rows[:first]]
     return SessionPage(views, len(rows) > first, flt, caller.sub)
 
 
 async def count_sessions(db: Database, page: SessionPage) -> int:
-    query = (
-        select(sa.func.count()).select_from(Session).where(*_conditions(page.filter, page.user_id))
-    )
+    query = select(sa.func.count()).select_from(Session).where(*_conditions(page.filter))
     async with db.read() as s:
-        return (await s.exec(query)).one()
+        return (await s.exec(query, params=viewer_is(page.user_id))).one()
 
 
 # -- change -------------------------------------------------------------------------

@@ -97,17 +97,27 @@ def require_session_id(value: str) -> str:
     return canonical
 
 
-def _status_of(user_id: str) -> sa.ScalarSelect[Any]:
+# The caller, bound at execution (`viewer_is(user_id)`): the statements below are built once
+# per process instead of once per request, which cost more than running them.
+VIEWER = sa.bindparam("viewer", type_=sa.String)
+
+
+def viewer_is(user_id: str) -> dict[str, str]:
+    """The parameters that bind VIEWER in `SELECT_VIEWS` and in filters that use it."""
+    return {VIEWER.key: user_id}
+
+
+def _status_of() -> sa.ScalarSelect[Any]:
     """The caller's registration status in the enclosing row's session (or NULL)."""
     return (
         sa.select(REGISTRATIONS.status)
-        .where(REGISTRATIONS.session_id == SESSIONS.id, REGISTRATIONS.user_id == user_id)
+        .where(REGISTRATIONS.session_id == SESSIONS.id, REGISTRATIONS.user_id == VIEWER)
         .correlate(SESSIONS_TABLE)
         .scalar_subquery()
     )
 
 
-def _position_of(user_id: str) -> sa.ScalarSelect[Any]:
+def _position_of() -> sa.ScalarSelect[Any]:
     """1-based place in the waitlist: waitlisted tickets up to and including the caller's."""
     ahead = REGISTRATIONS_TABLE.alias("ahead")
     # Correlated to `ahead`, the next query out (which is correlated to the session row).
@@ -115,7 +125,7 @@ def _position_of(user_id: str) -> sa.ScalarSelect[Any]:
         sa.select(REGISTRATIONS.ticket)
         .where(
             REGISTRATIONS.session_id == ahead.c.session_id,
-            REGISTRATIONS.user_id == user_id,
+            REGISTRATIONS.user_id == VIEWER,
             REGISTRATIONS.status == RegistrationStatus.WAITLISTED,
         )
         .scalar_subquery()
@@ -139,17 +149,14 @@ _RECORD_COLUMNS = [
 ]
 
 
-def select_views(user_id: str) -> Select[*tuple[Any, ...]]:
-    """Sessions with the caller's registration status and waitlist place, in one statement.
-
-    The correlated subqueries run only for the rows that survive WHERE and LIMIT, so a
-    page costs one statement whatever its size.
-    """
-    return Select(
-        *_RECORD_COLUMNS,
-        _status_of(user_id).label("registration"),
-        _position_of(user_id).label("waitlist_position"),
-    )
+# Sessions with the caller's registration status and waitlist place, in one statement
+# (execute with `viewer_is(user_id)`). The correlated subqueries run only for the rows
+# that survive WHERE and LIMIT, so a page costs one statement whatever its size.
+SELECT_VIEWS: Select[*tuple[Any, ...]] = Select(
+    *_RECORD_COLUMNS,
+    _status_of().label("registration"),
+    _position_of().label("waitlist_position"),
+)
 
 
 def view_of(row: tuple[Any, ...]) -> SessionView:
@@ -164,7 +171,8 @@ def view_of(row: tuple[Any, ...]) -> SessionView:
 async def load_view(s: AsyncSession, session_id: str, user_id: str) -> SessionView | None:
     # A Core statement: the session flushes pending changes first, and a row is never
     # served from its identity map, so a write sees what it just changed.
-    row = (await s.exec(select_views(user_id).where(SESSIONS.id == session_id))).first()
+    query = SELECT_VIEWS.where(SESSIONS.id == session_id)
+    row = (await s.exec(query, params=viewer_is(user_id))).first()
     return None if row is None else view_of(row)
 
 

@@ -11,11 +11,13 @@ refuses) to the general path unchanged, which then produces exactly the result a
 it always did. `tests/api/test_plain_fields.py` compares the two paths.
 """
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
@@ -56,7 +58,26 @@ def _plain(field: GraphQLField) -> PlainField | None:
     if not is_leaf_type(named):
         return None
     leaf: GraphQLLeafType = named
-    return PlainField(definition.python_name, leaf.serialize, nullable)
+    return PlainField(definition.python_name, _serializer(leaf), nullable)
+
+
+def _serializer(leaf: GraphQLLeafType) -> Any:
+    """`leaf.serialize`, with a Python enum's members looked up in a table made by it.
+
+    Strawberry's enum serializer compares the member's value with each GraphQL value in
+    turn (and an enum's `.value` is a slow descriptor); the table holds what it returned.
+    """
+    wrapped = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or not isinstance(wrapped, enum.EnumMeta):
+        return leaf.serialize
+    members: list[enum.Enum] = list(wrapped)
+    names = {member: leaf.serialize(member) for member in members}
+    general = leaf.serialize
+
+    def serialize(value: Any) -> Any:
+        return names[value] if type(value) is wrapped else general(value)
+
+    return serialize
 
 
 def plain_fields(schema: GraphQLSchema) -> PlainFields:
@@ -77,6 +98,12 @@ def plain_fields(schema: GraphQLSchema) -> PlainFields:
     return plans
 
 
+# What `_complete` returns when a value needs graphql-core's general path.
+_GENERAL = object()
+# Values of these exact types are never null, undefined, an exception or awaitable.
+_SIMPLE = frozenset({str, int, float, bool})
+
+
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,6 +111,51 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # default ones included: no shortcut then. Strawberry always passes a manager.
         wrapped = self.middleware_manager is not None and self.middleware_manager.middlewares
         self._plain_fields = {} if wrapped else plain_fields(self.schema)
+
+    def _complete(self, plan: PlainField, source: Any) -> Any:
+        """The completed value of a plain field, or _GENERAL when it needs the long way."""
+        try:
+            value = getattr(source, plan.attribute)
+            if type(value) in _SIMPLE:
+                serialized = plan.serialize(value)
+                return _GENERAL if serialized is None or serialized is Undefined else serialized
+            if value is None:
+                return None if plan.nullable else _GENERAL
+            if value is Undefined or isinstance(value, Exception) or self.is_awaitable(value):
+                return _GENERAL
+            serialized = plan.serialize(value)
+        except Exception:
+            return _GENERAL  # the general path raises it again, as a located field error
+        return _GENERAL if serialized is None or serialized is Undefined else serialized
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        # An object whose selected fields are all plain (a list row, typically) is
+        # completed in one loop; on the first doubt the whole object goes the long way.
+        fields = self._plain_fields.get(parent_type.name)
+        if fields:
+            results: dict[str, Any] = {}
+            for response_name, field_details_list in grouped_field_set.items():
+                name = field_details_list[0].node.name.value
+                if name == "__typename":
+                    results[response_name] = parent_type.name
+                    continue
+                plan = fields.get(name)
+                value = _GENERAL if plan is None else self._complete(plan, source_value)
+                if value is _GENERAL:
+                    break
+                results[response_name] = value
+            else:
+                return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
 
     def execute_field(
         self,
@@ -96,19 +168,9 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         fields = self._plain_fields.get(parent_type.name)
         plan = fields.get(field_details_list[0].node.name.value) if fields else None
         if plan is not None:
-            try:
-                value = getattr(source, plan.attribute)
-                if value is None:
-                    if plan.nullable:
-                        return None
-                elif not (
-                    value is Undefined or isinstance(value, Exception) or self.is_awaitable(value)
-                ):
-                    serialized = plan.serialize(value)
-                    if serialized is not None and serialized is not Undefined:
-                        return serialized
-            except Exception:  # noqa: S110 - the general path raises it again, located
-                pass
+            value = self._complete(plan, source)
+            if value is not _GENERAL:
+                return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )

@@ -79,8 +79,13 @@ class Session:
 
 @strawberry.type
 class SessionEdge:
-    cursor: str
     node: Session
+    view: strawberry.Private[SessionView]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        # Worked out only when asked for: most lists read pageInfo.endCursor alone.
+        return cursor_of(self.view.session)
 
 
 @strawberry.type
@@ -102,10 +107,7 @@ class SessionConnection:
     @classmethod
     def from_page(cls, page: SessionPage) -> Self:
         return cls(
-            edges=[
-                SessionEdge(cursor=cursor_of(view.session), node=Session.from_view(view))
-                for view in page.views
-            ],
+            edges=[SessionEdge(node=Session.from_view(view), view=view) for view in page.views],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
             page=page,
         )

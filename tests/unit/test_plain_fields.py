@@ -100,6 +100,7 @@ BAD: list[Any] = [
     None,  # a null where the field is non-null (harmless where nullable)
     2**40,  # out of Int range
     "not-an-enum",
+    "red",  # an enum member's raw value, not the member
     float("nan"),
     ValueError("an exception as the value"),
     "awaitable",  # replaced by a coroutine at query time
