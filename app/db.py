@@ -35,7 +35,9 @@ def _pool_options(settings: Settings) -> dict[str, Any]:
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_s,
-        "pool_pre_ping": True,
+        # A server can drop a pooled connection (restart, failover, idle timeout); a
+        # file cannot, so on SQLite the ping would only add a round trip per checkout.
+        "pool_pre_ping": not settings.is_sqlite,
     }
 
 

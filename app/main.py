@@ -30,6 +30,7 @@ from app.context import AppContext, build_context
 from app.db import Database, create_engine
 from app.errors_http import error_response, http_error
 from app.health import migration_head
+from app.heap import freeze_startup_heap
 from app.live.broker import Broker
 from app.live.postgres import PostgresRelay, channel_for
 from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
@@ -93,7 +94,9 @@ def _on_auth_error(_: HTTPConnection, exc: Exception) -> Response:
     raise exc
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, serving: bool = False) -> Starlette:
+    """The ASGI app. `serving`: this process exists to serve it (uvicorn's `app.main:app`),
+    so what startup built can be moved out of the garbage collector's way."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -107,6 +110,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             db = Database(create_engine(settings), outbox_channel=channel_for(settings))
             relay = PostgresRelay(settings, broker, db.engine)
             await relay.start()
+        if serving:
+            freeze_startup_heap()
         try:
             yield {
                 "settings": settings,
@@ -154,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def __getattr__(name: str) -> Starlette:
     # `app.main:app` is built on first use, so importing `create_app` reads no environment.
     if name == "app":
-        application = create_app()
+        application = create_app(serving=True)
         globals()["app"] = application
         return application
     raise AttributeError(name)

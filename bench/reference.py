@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from app.config import Settings
 from app.db import create_engine
+from app.heap import freeze_startup_heap
 from app.models import Registration, Session
 from bench.seed import session_row
 
@@ -100,6 +101,7 @@ async def stats(_: Request) -> Response:
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
     engine = create_engine(Settings())
     state.update(engine=engine, requests=0, statements=0)
+    freeze_startup_heap()  # as the service does, so GC pauses weigh the same on both
 
     @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _count(*_: Any) -> None:

@@ -1,6 +1,7 @@
 """The operational surface: readiness, metrics, request ids, logs, graceful shutdown."""
 
 import asyncio
+import gc
 import json
 import re
 import signal
@@ -13,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from alembic import command
+from asgi_lifespan import LifespanManager
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
+from app.main import create_app
 from app.migrations import alembic_config
 from tests.conftest import POSTGRES_URL, SECRET, app_client, auth, graphql, valid_body
 from tests.server import running_server, server_env
@@ -218,3 +221,16 @@ async def test_shutdown_lets_the_request_in_flight_finish(
     assert exit_code in (0, -signal.SIGTERM)
     messages = [record["message"] for record in server.log_records()]
     assert "Application shutdown complete." in messages
+
+
+async def test_a_serving_app_exempts_what_startup_built_from_garbage_collection(
+    schema_ready: Settings,
+) -> None:
+    gc.unfreeze()
+    async with LifespanManager(create_app(schema_ready)):
+        assert gc.get_freeze_count() == 0  # test apps come and go: nothing is pinned
+    try:
+        async with LifespanManager(create_app(schema_ready, serving=True)):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
