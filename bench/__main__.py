@@ -2,22 +2,17 @@
 
 import argparse
 import asyncio
-import platform
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import asyncpg
+from typing import Any
 
 from app.auth import mint_token
 from app.config import Settings
-from bench import runner
-from bench.seed import Dataset, seed
+from bench import runner, scale
+from bench.seed import Dataset, drop_database, fresh_database, seed
 from bench.workloads import reference_workloads, service_workloads
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256-tokens"
@@ -36,97 +31,85 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--output", type=Path, default=Path("bench/results"))
     parser.add_argument("--smoke", action="store_true", help="a few seconds, tiny data (CI)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="+",
+        metavar="SESSIONS",
+        help="instead of the table: W3 and W4 at each size, with plans (bench/scale.py)",
+    )
+    parser.add_argument("--registrations-per-session", type=int, default=20)
     args = parser.parse_args()
+    args.server_core, args.load_core = SERVER_CORE, LOAD_CORE
     if args.smoke:
         args.sessions, args.registrations, args.seconds, args.connections = 300, 3_000, 1, 4
     return args
 
 
-async def _fresh_database(args: argparse.Namespace, directory: Path) -> dict[str, str]:
-    if args.engine == "sqlite":
-        return {"DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'bench.db'}"}
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(args.postgres_url.replace("+asyncpg", ""))
-    await connection.execute(f'CREATE SCHEMA "{schema}"')
-    await connection.close()
-    return {"DATABASE_URL": args.postgres_url, "DATABASE_SCHEMA": schema}
-
-
-async def _drop(args: argparse.Namespace, env: dict[str, str]) -> None:
-    if "DATABASE_SCHEMA" in env:
-        connection = await asyncpg.connect(args.postgres_url.replace("+asyncpg", ""))
-        await connection.execute(f'DROP SCHEMA "{env["DATABASE_SCHEMA"]}" CASCADE')
-        await connection.close()
-
-
-def _versions(args: argparse.Namespace) -> str:
-    database = f"SQLite {sqlite3.sqlite_version}"
-    if args.engine == "postgresql":
-        out = subprocess.run(
-            ["psql", args.postgres_url.replace("+asyncpg", ""), "-Atc", "show server_version"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        database = f"PostgreSQL {out.stdout.strip() or '?'}"
-    cores = len(__import__("os").sched_getaffinity(0))
+def _row(name: str, side: str, row: dict[str, Any], ratio: str) -> str:
     return (
-        f"{cores} cores ({platform.machine()}), Python {platform.python_version()}, {database}; "
-        f"server pinned to core {SERVER_CORE}, wrk to core {LOAD_CORE}"
+        f"| {name} {row['title']} | {side} | {row['rps']:.0f} | {row['p50']:.1f} "
+        f"| {row['p99']:.1f} | {row['p99'] / row['p50'] if row['p50'] else 0:.1f} "
+        f"| {row['errors']:.0f} | {row['rss']:.0f} | {row['rss_growth']:+.1%} "
+        f"| {row['statements']:.1f} | {ratio} |"
     )
 
 
-def _measure(target: runner.Server, workloads, counters, args) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
-    results = {}
-    for workload in workloads:
-        before = counters(target, workload.route)
-        measured = runner.run_wrk(
-            target, workload, seconds=args.seconds, connections=args.connections, core=LOAD_CORE
-        )
-        after = counters(target, workload.route)
-        requests = max(after[1] - before[1], 1)
-        results[workload.name] = {
-            "title": workload.title,
-            "rps": measured.per_second,
-            "p50": measured.p50_ms,
-            "p99": measured.p99_ms,
-            "errors": measured.errors,
-            "rss": target.peak_rss / 2**20,
-            "statements": (after[0] - before[0]) / requests,
-        }
-    return results
-
-
-def _table(title: str, versions: str, service: dict, reference: dict, args) -> str:  # type: ignore[no-untyped-def]
+def _table(
+    title: str, versions: str, service: runner.Results, reference: runner.Results, args: Any
+) -> str:
     lines = [
         f"### {title}",
         "",
         f"{versions}; {args.sessions:,} sessions, {args.registrations:,} registrations; "
         f"{args.seconds:g} s per workload at {args.connections} connections.",
         "",
-        "| workload | side | req/s | p50 ms | p99 ms | errors | peak RSS MiB | SQL/req | service/reference |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| workload | side | req/s | p50 ms | p99 ms | p99/p50 | errors | peak RSS MiB "
+        "| RSS during run | SQL/req | service/reference |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, row in service.items():
         ref = reference.get(name)
         ratio = f"{row['rps'] / ref['rps']:.2f}×" if ref and ref["rps"] else ""
-        lines.append(
-            f"| {name} {row['title']} | service | {row['rps']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} "
-            f"| {row['errors']:.0f} | {row['rss']:.0f} | {row['statements']:.1f} | {ratio} |"
-        )
+        lines.append(_row(name, "service", row, ratio))
         if ref:
-            lines.append(
-                f"| {name} {ref['title']} | reference | {ref['rps']:.0f} | {ref['p50']:.1f} "
-                f"| {ref['p99']:.1f} | {ref['errors']:.0f} | {ref['rss']:.0f} | {ref['statements']:.1f} | |"
-            )
+            lines.append(_row(name, "reference", ref, ""))
     return "\n".join(lines) + "\n"
+
+
+def _token() -> str:
+    return mint_token(
+        SECRET,
+        sub="host-1",
+        scopes=["sessions:write", "registrations:write"],
+        ttl=timedelta(hours=6),
+    )
+
+
+def _write(args: Any, report: str, kind: str, started: float) -> None:
+    print(report)
+    args.output.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.output / f"{stamp}-{args.engine}-{kind}.md"
+    path.write_text(report)
+    print(f"bench: wrote {path} in {time.monotonic() - started:.0f} s")
+
+
+async def _scale(args: Any, started: float) -> int:
+    env = {"AUTH_JWT_SECRET": SECRET, "LOG_LEVEL": "WARNING"}
+    results = [await scale.measure_size(args, size, _token(), env) for size in args.scale]
+    versions = runner.versions(args.engine, args.postgres_url, SERVER_CORE, LOAD_CORE)
+    _write(args, scale.report(results, versions, args), "scale", started)
+    return 0
 
 
 async def main() -> int:
     args = _arguments()
     started = time.monotonic()
+    if args.scale:
+        return await _scale(args, started)
     with tempfile.TemporaryDirectory(prefix="bench-") as directory:
-        env = await _fresh_database(args, Path(directory))
+        env = await fresh_database(args.engine, args.postgres_url, Path(directory))
         env["AUTH_JWT_SECRET"] = SECRET
         env["LOG_LEVEL"] = "WARNING"
         try:
@@ -136,12 +119,7 @@ async def main() -> int:
                 auth_jwt_secret=SECRET,
             )
             dataset: Dataset = await seed(settings, args.sessions, args.registrations)
-            token = mint_token(
-                SECRET,
-                sub="host-1",
-                scopes=["sessions:write", "registrations:write"],
-                ttl=timedelta(hours=2),
-            )
+            token = _token()
             members = [
                 mint_token(
                     SECRET,
@@ -151,20 +129,27 @@ async def main() -> int:
                 )
                 for i in range(20_000 if not args.smoke else 500)
             ]
-            versions = _versions(args)
+            versions = runner.versions(args.engine, args.postgres_url, SERVER_CORE, LOAD_CORE)
             tables = []
             with runner.server(runner.REFERENCE, env, SERVER_CORE) as reference_server:
-                reference = _measure(
-                    reference_server, reference_workloads(dataset), runner.reference_counters, args
+                reference = runner.measure(
+                    reference_server,
+                    reference_workloads(dataset),
+                    runner.reference_counters,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    core=LOAD_CORE,
                 )
             for workers in args.workers:
                 command = [part.replace("{workers}", str(workers)) for part in runner.SERVICE]
                 with runner.server(command, env, SERVER_CORE) as service_server:
-                    service = _measure(
+                    service = runner.measure(
                         service_server,
                         service_workloads(dataset, token, members),
                         runner.service_counters,
-                        args,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        core=LOAD_CORE,
                     )
                 tables.append(
                     _table(
@@ -172,14 +157,8 @@ async def main() -> int:
                     )
                 )
         finally:
-            await _drop(args, env)
-    report = "\n".join(tables)
-    print(report)
-    args.output.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.output / f"{stamp}-{args.engine}{'-smoke' if args.smoke else ''}.md"
-    path.write_text(report)
-    print(f"bench: wrote {path} in {time.monotonic() - started:.0f} s")
+            await drop_database(args.postgres_url, env)
+    _write(args, "\n".join(tables), "smoke" if args.smoke else "table", started)
     return 0
 
 

@@ -2,18 +2,21 @@
 
 import json
 import os
+import platform
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -54,10 +57,15 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     peak_rss: int = 0
+    # The process tree's RSS at the first and the last sample of the latest load run.
+    run_rss: tuple[int, int] = (0, 0)
 
     def watch_memory(self, stop: threading.Event) -> None:
+        first = last = tree_rss_bytes(self.process.pid)
         while not stop.wait(0.25):
-            self.peak_rss = max(self.peak_rss, tree_rss_bytes(self.process.pid))
+            last = tree_rss_bytes(self.process.pid)
+            self.peak_rss = max(self.peak_rss, last)
+        self.run_rss = (first, last)
 
 
 @contextmanager
@@ -155,6 +163,47 @@ def run_wrk(
     )
 
 
+Results = dict[str, dict[str, Any]]
+QUIET_S = 0.5  # for requests in flight when wrk stops to finish
+
+
+def measure(
+    target: Server,
+    workloads: list[Workload],
+    counters: Callable[[Server, str], tuple[float, float]],
+    *,
+    seconds: float,
+    connections: int,
+    core: int,
+) -> Results:
+    """Each workload in turn on `target`: throughput, latency, memory, statements/request.
+
+    A one-second run first warms caches and connections (it is not measured), and the
+    counters are read once the requests still in flight have finished.
+    """
+    results: Results = {}
+    for workload in workloads:
+        run_wrk(target, workload, seconds=1, connections=connections, core=core)
+        time.sleep(QUIET_S)
+        before = counters(target, workload.route)
+        measured = run_wrk(target, workload, seconds=seconds, connections=connections, core=core)
+        time.sleep(QUIET_S)
+        after = counters(target, workload.route)
+        requests = max(after[1] - before[1], 1)
+        start_rss, end_rss = target.run_rss
+        results[workload.name] = {
+            "title": workload.title,
+            "rps": measured.per_second,
+            "p50": measured.p50_ms,
+            "p99": measured.p99_ms,
+            "errors": measured.errors,
+            "rss": target.peak_rss / 2**20,
+            "rss_growth": (end_rss - start_rss) / start_rss if start_rss else 0.0,
+            "statements": (after[0] - before[0]) / requests,
+        }
+    return results
+
+
 def service_counters(target: Server, route: str) -> tuple[float, float]:
     """(SQL statements so far, requests answered on `route` so far) from /metrics."""
     text = httpx.get(target.url + "/metrics", timeout=10).text
@@ -184,3 +233,21 @@ REFERENCE = [
     "warning",
     "--no-access-log",
 ]
+
+
+def versions(engine: str, postgres_url: str, server_core: int, load_core: int) -> str:
+    """The machine line of a report: cores, Python, the database and the pinning."""
+    database = f"SQLite {sqlite3.sqlite_version}"
+    if engine == "postgresql":
+        out = subprocess.run(
+            ["psql", postgres_url.replace("+asyncpg", ""), "-Atc", "show server_version"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        database = f"PostgreSQL {out.stdout.strip() or '?'}"
+    cores = len(os.sched_getaffinity(0))
+    return (
+        f"{cores} cores ({platform.machine()}), Python {platform.python_version()}, {database}; "
+        f"server pinned to core {server_core}, wrk to core {load_core}"
+    )

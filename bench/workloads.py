@@ -20,7 +20,7 @@ SESSION_FIELDS = (
     "isRegistered"
 )
 LIST_QUERY = (
-    "query List($brand: String!) { sessions(filter: {brandId: $brand}, first: 50) "
+    "query List($brand: String!, $first: Int!) { sessions(filter: {brandId: $brand}, first: $first) "
     f"{{ edges {{ node {{ {SESSION_FIELDS} }} }} }} }}"
 )
 GET_QUERY = (
@@ -81,6 +81,41 @@ def _rest_create(head: str) -> Workload:
     )
 
 
+def list_sessions(dataset: Dataset, token: str, first: int = 50, name: str = "W3") -> Workload:
+    """W3: a page of a random brand's sessions, all 19 fields, as host-1."""
+    head = JSON_POST + f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    variables = {"brand": "@@", "first": first}
+    return Workload(
+        name,
+        f"sessions(brandId, first: {first})",
+        "/graphql",
+        head
+        + f"local brands = {_list(dataset.brands)}\n"
+        + f"local template = {json.dumps(_graphql(LIST_QUERY, variables))}\n"
+        + "request = function()\n"
+        + "  local body = string.gsub(template, '@@', brands[math.random(#brands)])\n"
+        + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
+        + DONE,
+    )
+
+
+def session_by_id(dataset: Dataset, token: str) -> Workload:
+    """W4: one of 1,000 sampled sessions by id, as host-1."""
+    head = JSON_POST + f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    return Workload(
+        "W4",
+        "session(id)",
+        "/graphql",
+        head
+        + f"local ids = {_list(dataset.session_ids)}\n"
+        + f"local template = {json.dumps(_graphql(GET_QUERY, {'id': '@@'}))}\n"
+        + "request = function()\n"
+        + "  local body = string.gsub(template, '@@', ids[math.random(#ids)])\n"
+        + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
+        + DONE,
+    )
+
+
 def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) -> list[Workload]:
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
     head = JSON_POST + auth
@@ -102,30 +137,8 @@ def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) ->
             + f'wrk.path = "/graphql"\nwrk.body = {json.dumps(_graphql(CREATE_MUTATION, {"input": create_input}))}\n'
             + DONE,
         ),
-        Workload(
-            "W3",
-            "sessions(brandId, first: 50)",
-            "/graphql",
-            head
-            + f"local brands = {_list(dataset.brands)}\n"
-            + f"local template = {json.dumps(_graphql(LIST_QUERY, {'brand': '@@'}))}\n"
-            + "request = function()\n"
-            + "  local body = string.gsub(template, '@@', brands[math.random(#brands)])\n"
-            + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
-            + DONE,
-        ),
-        Workload(
-            "W4",
-            "session(id)",
-            "/graphql",
-            head
-            + f"local ids = {_list(dataset.session_ids)}\n"
-            + f"local template = {json.dumps(_graphql(GET_QUERY, {'id': '@@'}))}\n"
-            + "request = function()\n"
-            + "  local body = string.gsub(template, '@@', ids[math.random(#ids)])\n"
-            + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
-            + DONE,
-        ),
+        list_sessions(dataset, token),
+        session_by_id(dataset, token),
         Workload(
             "W5",
             "registerForSession, distinct users",

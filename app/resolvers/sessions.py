@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
@@ -210,15 +211,10 @@ def _conditions(flt: SessionFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def list_sessions(
-    db: Database,
-    caller: Caller,
-    flt: SessionFilter,
-    *,
-    first: int,
-    after: str | None,
-) -> SessionPage:
-    """One page in (scheduled_at, id) order after the keyset cursor `after`: one statement."""
+def page_query(flt: SessionFilter, *, first: int, after: str | None) -> Select[*tuple[Any, ...]]:
+    """The statement for one page (execute it with `viewer_is(user_id)`): `first` + 1 rows
+    in (scheduled_at, id) order after the keyset cursor `after`, the extra one telling
+    whether another page follows."""
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise BadUserInput(f"must be between 1 and {MAX_PAGE_SIZE}", field="first")
     conditions = _conditions(flt)
@@ -227,11 +223,23 @@ async def list_sessions(
         conditions.append(
             sa.tuple_(SESSIONS.scheduled_at, SESSIONS.id) > sa.tuple_(scheduled_at, session_id)
         )
-    query = (
+    return (
         SELECT_VIEWS.where(*conditions)
         .order_by(SESSIONS.scheduled_at, SESSIONS.id)
         .limit(first + 1)
     )
+
+
+async def list_sessions(
+    db: Database,
+    caller: Caller,
+    flt: SessionFilter,
+    *,
+    first: int,
+    after: str | None,
+) -> SessionPage:
+    """One page of sessions as the caller sees them: one statement, whatever `first`."""
+    query = page_query(flt, first=first, after=after)
     async with db.read() as s:
         rows = (await s.exec(query, params=viewer_is(caller.sub))).all()
     views = [view_of(row) for row in rows[:first]]

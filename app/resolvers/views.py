@@ -168,11 +168,15 @@ def view_of(row: tuple[Any, ...]) -> SessionView:
     return SessionView(record, registration, int(position) if waitlisted else None)
 
 
+def view_query(session_id: str) -> Select[*tuple[Any, ...]]:
+    """One session as a caller sees it (execute with `viewer_is(user_id)`)."""
+    return SELECT_VIEWS.where(SESSIONS.id == session_id)
+
+
 async def load_view(s: AsyncSession, session_id: str, user_id: str) -> SessionView | None:
     # A Core statement: the session flushes pending changes first, and a row is never
     # served from its identity map, so a write sees what it just changed.
-    query = SELECT_VIEWS.where(SESSIONS.id == session_id)
-    row = (await s.exec(query, params=viewer_is(user_id))).first()
+    row = (await s.exec(view_query(session_id), params=viewer_is(user_id))).first()
     return None if row is None else view_of(row)
 
 
