@@ -109,6 +109,8 @@ async def seed(
                     )
                     .select_from(SESSIONS.join(members, sa.true()))
                     .where(regular)
+                    # In key order, every index grows at its end instead of at random.
+                    .order_by(SESSIONS.c.id, members.c.user_id)
                 )
                 columns = ["session_id", "user_id", "created_at", "status", "ticket"]
                 await connection.execute(sa.insert(REGISTRATIONS).from_select(columns, seated))
