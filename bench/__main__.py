@@ -116,6 +116,7 @@ async def main() -> int:
             settings = Settings(
                 database_url=env["DATABASE_URL"],
                 database_schema=env.get("DATABASE_SCHEMA"),
+                db_statement_timeout_ms=0,  # seeding a million rows takes a while
                 auth_jwt_secret=SECRET,
             )
             dataset: Dataset = await seed(settings, args.sessions, args.registrations)

@@ -1,5 +1,7 @@
 """Starting servers pinned to a core, driving them with wrk pinned to another, measuring."""
 
+import collections
+import itertools
 import json
 import os
 import platform
@@ -20,9 +22,12 @@ from typing import Any
 
 import httpx
 
-from bench.workloads import Workload
+from bench.workloads import RUN_NUMBER, Workload
 
 ROOT = Path(__file__).parents[1]
+_runs: "collections.defaultdict[str, itertools.count[int]]" = collections.defaultdict(
+    lambda: itertools.count(1)
+)  # per workload: how many times wrk has run it
 
 
 def free_port() -> int:
@@ -123,7 +128,7 @@ def run_wrk(
     target: Server, workload: Workload, *, seconds: float, connections: int, core: int
 ) -> Measurement:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(workload.script)
+        script.write(workload.script.replace(RUN_NUMBER, str(next(_runs[workload.name]))))
     stop = threading.Event()
     watcher = threading.Thread(target=target.watch_memory, args=(stop,), daemon=True)
     watcher.start()

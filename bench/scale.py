@@ -63,6 +63,7 @@ async def measure_size(args: Any, size: int, token: str, env_base: dict[str, str
             settings = Settings(
                 database_url=env["DATABASE_URL"],
                 database_schema=env.get("DATABASE_SCHEMA"),
+                db_statement_timeout_ms=0,  # seeding a million rows takes a while
                 auth_jwt_secret=env["AUTH_JWT_SECRET"],
             )
             dataset: Dataset = await seed(settings, size, registrations)

@@ -48,6 +48,10 @@ end
 """
 
 
+# Replaced in a script by how many times wrk has run that workload, this run included.
+RUN_NUMBER = "@RUN@"
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
@@ -147,11 +151,16 @@ def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) ->
             + f"local tokens = {_list(member_tokens)}\n"
             + f"local sessions = {_list(dataset.roomy_ids)}\n"
             + f"local template = {json.dumps(_graphql(REGISTER_MUTATION, {'id': '@@'}))}\n"
-            + "local n = 0\n"
+            # Every (member, session) pair at most once: each run of W5 (warm-ups included)
+            # starts a quarter of the pairs further on, so no request repeats a
+            # registration an earlier run made, which would be a cheap no-op. Four runs:
+            # warm-up and measurement at two worker counts.
+            + f"local n = ({RUN_NUMBER} - 1) * math.floor(#tokens * #sessions / 4)\n"
             + "request = function()\n"
+            + "  local pair = n % (#tokens * #sessions)\n"
             + "  n = n + 1\n"
-            + "  local token = tokens[(n - 1) % #tokens + 1]\n"
-            + "  local body = string.gsub(template, '@@', sessions[(n - 1) % #sessions + 1])\n"
+            + "  local token = tokens[math.floor(pair / #sessions) + 1]\n"
+            + "  local body = string.gsub(template, '@@', sessions[pair % #sessions + 1])\n"
             + '  return wrk.format(nil, "/graphql", {["Authorization"] = "Bearer " .. token,'
             + ' ["Content-Type"] = "application/json"}, body)\nend\n'
             + DONE,

@@ -5,13 +5,17 @@ looks the definition up, builds a resolve-info object, calls Strawberry's defaul
 resolver (`getattr`), checks the value for awaitability and walks the type wrappers to
 the scalar's `serialize`. For a field with no resolver, no arguments, no extensions and a
 scalar or enum type, all of that reduces to "read the attribute, serialize it". That is
-what `PlainFieldsExecutionContext` does, and it hands every case it is not sure of (a
-null where the schema forbids one, an exception, an awaitable, a value `serialize`
-refuses) to the general path unchanged, which then produces exactly the result and error
-it always did. `tests/api/test_plain_fields.py` compares the two paths.
+what `PlainFieldsExecutionContext` does, field by field, and for an object whose selected
+fields are all plain (a list row, typically) in one loop. Every case it is not sure of
+(a null where the schema forbids one, an exception, an awaitable, a value `serialize`
+refuses) goes to the general path unchanged, which then produces exactly the result and
+error it always did. `tests/unit/test_plain_fields.py` (hypothesis, a schema built for
+the purpose) and `tests/api/test_plain_fields_api.py` (the served schema) compare the
+two paths.
 """
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -34,8 +38,8 @@ from strawberry.types.field import StrawberryField
 
 @dataclass(frozen=True, slots=True)
 class PlainField:
-    attribute: str
-    serialize: Any
+    attribute: str  # the Python attribute Strawberry's default resolver reads
+    serialize: Callable[[Any], Any]
     nullable: bool
 
 
@@ -61,7 +65,7 @@ def _plain(field: GraphQLField) -> PlainField | None:
     return PlainField(definition.python_name, _serializer(leaf), nullable)
 
 
-def _serializer(leaf: GraphQLLeafType) -> Any:
+def _serializer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
     """`leaf.serialize`, with a Python enum's members looked up in a table made by it.
 
     Strawberry's enum serializer compares the member's value with each GraphQL value in
