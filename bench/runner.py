@@ -183,12 +183,15 @@ def measure(
 ) -> Results:
     """Each workload in turn on `target`: throughput, latency, memory, statements/request.
 
-    A one-second run first warms caches and connections (it is not measured), and the
-    counters are read once the requests still in flight have finished.
+    A shorter run first (a tenth as long, at least a second; not measured) lets the pool
+    open its connections and the page caches fill, so the RSS growth reported is that of
+    a server in its steady state; the counters are read once the requests still in
+    flight have finished.
     """
     results: Results = {}
     for workload in workloads:
-        run_wrk(target, workload, seconds=1, connections=connections, core=core)
+        warm_up = max(1.0, seconds / 10)
+        run_wrk(target, workload, seconds=warm_up, connections=connections, core=core)
         time.sleep(QUIET_S)
         before = counters(target, workload.route)
         measured = run_wrk(target, workload, seconds=seconds, connections=connections, core=core)

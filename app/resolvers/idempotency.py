@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db import Database
 from app.errors import BadUserInput, IdempotencyInProgress, IdempotencyKeyReused
 from app.models import IdempotencyKey, IdempotencyState, Session
+from app.resolvers.views import SessionRecord
 from app.snapshots import restore, snapshot
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -60,11 +61,11 @@ async def run_once(
     *,
     request: dict[str, Any],
     now: datetime,
-    create: Callable[[AsyncSession], Awaitable[Session]],
-) -> Session:
+    create: Callable[[AsyncSession], Awaitable[SessionRecord]],
+) -> SessionRecord:
     """`create` the session once per (caller, key); later calls get the same session."""
     claim_or_replay = await _claim(db, caller, require_key(key), fingerprint(request), now)
-    if isinstance(claim_or_replay, Session):
+    if not isinstance(claim_or_replay, Claim):
         return claim_or_replay
     claim = claim_or_replay
     try:

@@ -43,7 +43,7 @@ from app.resolvers.views import (
     view_of,
     viewer_is,
 )
-from app.snapshots import snapshot
+from app.snapshots import columns_of, new_session_values, snapshot
 
 MAX_PAGE_SIZE = 100
 
@@ -143,7 +143,7 @@ async def create_session(
     """Schedule a session; with an idempotency key, at most once per key and caller."""
     caller.require_scope(SCOPE_SESSIONS_WRITE)
     created_at = now()
-    session = Session(
+    session: SessionRecord = new_session_values(
         id=str(uuid.uuid4()),
         host_id=require_text(data.host_id, "hostId"),
         brand_id=require_text(data.brand_id, "brandId"),
@@ -161,10 +161,10 @@ async def create_session(
     )
     caller.require_owner(session.host_id)
 
-    async def insert(s: AsyncSession) -> Session:
+    async def insert(s: AsyncSession) -> SessionRecord:
         # One Core INSERT: the ORM's unit of work cost more than the rest of the request
         # for a row that is written once and not changed in this transaction.
-        await s.exec(INSERT_SESSION, params=_columns_of(session))
+        await s.exec(INSERT_SESSION, params=columns_of(session))
         return session
 
     if idempotency_key is None:
