@@ -19,7 +19,8 @@ REGISTRATIONS = REGISTRATIONS_TABLE.c
 
 
 class SessionRecord(Protocol):
-    """What a view reads of a session: the ORM row being written, or a Core row read back.
+    """What a view reads of a session: the ORM row being changed, the values of one being
+    created (`app.snapshots.SessionValues`), or a Core row read back.
 
     Reads select plain rows (labelled like the model's attributes) rather than ORM
     instances: hydrating and tracking a model per row cost more than the whole query.
