@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from app.auth import mint_token
-from app.config import Settings
 from bench import runner, scale
-from bench.seed import Dataset, drop_database, fresh_database, seed
+from bench.seed import Dataset, drop_database, fresh_database, seed, seeding_settings
 from bench.workloads import reference_workloads, service_workloads
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256-tokens"
@@ -124,12 +123,7 @@ async def main() -> int:
         env = await fresh_database(args.engine, args.postgres_url, Path(directory))
         env |= _server_env(args)
         try:
-            settings = Settings(
-                database_url=env["DATABASE_URL"],
-                database_schema=env.get("DATABASE_SCHEMA"),
-                db_statement_timeout_ms=0,  # seeding a million rows takes a while
-                auth_jwt_secret=SECRET,
-            )
+            settings = seeding_settings(env)
             dataset: Dataset = await seed(settings, args.sessions, args.registrations)
             token = _token()
             members = [

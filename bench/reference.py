@@ -25,6 +25,9 @@ from bench.seed import session_row
 
 SESSIONS: sa.Table = Session.__table__  # type: ignore[attr-defined]
 REGISTRATIONS: sa.Table = Registration.__table__  # type: ignore[attr-defined]
+# The REST response's columns (app.rest_compat.KEYS but is_registered), written out: taking
+# them from the app's contract would load jsonschema's format machinery (+22 MiB) into
+# the floor.
 FIELDS = [
     "id",
     "host_id",

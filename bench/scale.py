@@ -17,7 +17,7 @@ from app.db import create_engine
 from app.resolvers.sessions import SessionFilter, page_query
 from app.resolvers.views import view_query, viewer_is
 from bench import runner
-from bench.seed import Dataset, drop_database, fresh_database, seed
+from bench.seed import Dataset, drop_database, fresh_database, seed, seeding_settings
 from bench.workloads import list_sessions, session_by_id
 
 VIEWER = "host-1"  # the W3/W4 caller
@@ -60,12 +60,7 @@ async def measure_size(args: Any, size: int, token: str, env_base: dict[str, str
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as directory:
         env = await fresh_database(args.engine, args.postgres_url, Path(directory)) | env_base
         try:
-            settings = Settings(
-                database_url=env["DATABASE_URL"],
-                database_schema=env.get("DATABASE_SCHEMA"),
-                db_statement_timeout_ms=0,  # seeding a million rows takes a while
-                auth_jwt_secret=env["AUTH_JWT_SECRET"],
-            )
+            settings = seeding_settings(env)
             dataset: Dataset = await seed(settings, size, registrations)
             plans = {
                 "W3": await explain(

@@ -143,3 +143,14 @@ async def drop_database(postgres_url: str, env: dict[str, str]) -> None:
         connection = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
         await connection.execute(f'DROP SCHEMA "{env["DATABASE_SCHEMA"]}" CASCADE')
         await connection.close()
+
+
+def seeding_settings(env: dict[str, str]) -> Settings:
+    """Settings for seeding the database `fresh_database` made (no statement timeout:
+    a million rows take a while)."""
+    return Settings(
+        database_url=env["DATABASE_URL"],
+        database_schema=env.get("DATABASE_SCHEMA"),
+        db_statement_timeout_ms=0,
+        auth_jwt_secret=env["AUTH_JWT_SECRET"],
+    )

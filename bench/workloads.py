@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass
 
+from app.rest_compat import KEYS
 from bench.seed import Dataset
 
 SESSION_BODY = {
@@ -13,12 +14,9 @@ SESSION_BODY = {
     "max_participants": 50,
     "metadata": {"level": "all"},
 }
-# The 19 fields the reference returns for each row, so both sides do the same work.
-SESSION_FIELDS = (
-    "id hostId brandId title kind category scheduledAt startedAt endedAt status streamCallId "
-    "maxParticipants durationMinutes recordingUrl metadata createdAt updatedAt registeredCount "
-    "isRegistered"
-)
+# The 19 fields of the REST response, which the reference returns for each row: both
+# sides do the same work.
+SESSION_FIELDS = " ".join(KEYS.values())
 LIST_QUERY = (
     "query List($brand: String!, $first: Int!) { sessions(filter: {brandId: $brand}, first: $first) "
     f"{{ edges {{ node {{ {SESSION_FIELDS} }} }} }} }}"

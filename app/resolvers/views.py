@@ -11,6 +11,7 @@ from sqlmodel.sql.expression import Select
 
 from app.errors import NotFound
 from app.models import Registration, RegistrationStatus, Session, SessionKind, SessionStatus
+from app.snapshots import COLUMNS
 
 SESSIONS_TABLE: sa.Table = Session.__table__  # type: ignore[attr-defined]
 REGISTRATIONS_TABLE: sa.Table = Registration.__table__  # type: ignore[attr-defined]
@@ -146,7 +147,8 @@ def _position_of() -> sa.ScalarSelect[Any]:
 
 # The table's columns under the model's attribute names (`metadata` is `meta` there).
 _RECORD_COLUMNS = [
-    column.label("meta") if column.key == "metadata" else column for column in SESSIONS_TABLE.c
+    SESSIONS[column] if column == attribute else SESSIONS[column].label(attribute)
+    for column, attribute in COLUMNS
 ]
 
 
