@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -33,6 +35,8 @@ ALGORITHM = "HS256"
 SCOPE_SESSIONS_WRITE = "sessions:write"
 SCOPE_SESSIONS_ADMIN = "sessions:admin"
 SCOPE_REGISTRATIONS_WRITE = "registrations:write"
+# Tokens remembered as verified, per process: a few MiB at most.
+VERIFIED_TOKENS = 4096
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,12 @@ def require_caller(user: BaseUser) -> Caller:
     raise Unauthenticated("an 'Authorization: Bearer <token>' header is required")
 
 
+@dataclass(frozen=True)
+class _Verified:
+    caller: Caller
+    expires: float  # the token's `exp`, in seconds since the epoch
+
+
 class TokenVerifier:
     """Verifies HS256 tokens; `alg: none` and every other algorithm are refused."""
 
@@ -96,8 +106,24 @@ class TokenVerifier:
             required.append("iss")
         # Without an explicit `require`, PyJWT accepts a token that has no `exp`.
         self._options: dict[str, Any] = {"require": required}
+        # A client sends the same token with every request, and checking it again gives
+        # the same caller until its `exp`: only tokens that passed are remembered, keyed
+        # by the whole token, so a changed byte is a miss, and each entry goes at `exp`
+        # (PyJWT's rule too: valid while now < exp, on the same wall clock).
+        self._verified: TLRUCache[str, _Verified] = TLRUCache(
+            maxsize=VERIFIED_TOKENS,
+            ttu=lambda _token, verified, _now: verified.expires,
+            timer=time.time,
+        )
 
     def verify(self, token: str) -> Caller:
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = self._decode(token)
+            self._verified[token] = verified
+        return verified.caller
+
+    def _decode(self, token: str) -> _Verified:
         try:
             claims = jwt.decode(
                 token,
@@ -122,7 +148,8 @@ class TokenVerifier:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
             raise Unauthenticated("the token's 'sub' must be a non-empty string")
-        return Caller(sub=sub, scopes=_scopes(claims))
+        # PyJWT has checked that `exp` is a number and compares it as int() does.
+        return _Verified(Caller(sub=sub, scopes=_scopes(claims)), int(claims["exp"]))
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:

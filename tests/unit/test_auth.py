@@ -3,6 +3,7 @@
 import base64
 import json
 import stat
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,41 @@ def test_minted_token_expires_after_its_ttl() -> None:
 
     with pytest.raises(Unauthenticated, match="has expired"):
         _verifier().verify(token)
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires() -> None:
+    # Verified tokens are remembered until their `exp`, and not a moment longer.
+    expires = int(time.time()) + 1
+    token = _encode(_claims(exp=expires))
+    verifier = _verifier()
+    assert verifier.verify(token).sub == "host-1"
+
+    time.sleep(expires - time.time() + 0.01)
+
+    with pytest.raises(Unauthenticated, match="has expired"):
+        verifier.verify(token)
+
+
+def test_a_token_accepted_before_does_not_vouch_for_a_tampered_copy() -> None:
+    verifier = _verifier()
+    token = _encode(_claims())
+    assert verifier.verify(token).sub == "host-1"
+    header, _, signature = token.split(".")
+    forged = f"{header}.{_b64url(_claims(scope='sessions:admin'))}.{signature}"
+
+    with pytest.raises(Unauthenticated, match="is invalid"):
+        verifier.verify(forged)
+    assert verifier.verify(token).sub == "host-1"
+
+
+def test_each_token_speaks_for_its_own_claims() -> None:
+    verifier = _verifier()
+    reader = _encode(_claims(sub="member-1", scope="registrations:write"))
+    admin = _encode(_claims(sub="admin-1", scope="sessions:admin"))
+
+    for _ in range(2):
+        assert verifier.verify(reader) == Caller("member-1", frozenset({"registrations:write"}))
+        assert verifier.verify(admin) == Caller("admin-1", frozenset({"sessions:admin"}))
 
 
 def test_missing_scope_is_forbidden() -> None:
