@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from app import json_input, rfc3339
 from app.auth import require_caller
 from app.context import build_context
-from app.contract import REQUEST_SCHEMA, request_validator
+from app.contract import REQUEST_SCHEMA, request_errors
 from app.errors import Unauthenticated
 from app.errors_http import error_response
 
@@ -122,10 +122,7 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
 
 
 def _check_against_contract(body: dict[str, Any]) -> None:
-    errors = sorted(
-        request_validator.iter_errors(body),
-        key=lambda error: _field_order(_field_of(error)),
-    )
+    errors = sorted(request_errors(body), key=lambda error: _field_order(_field_of(error)))
     if errors:
         message = "; ".join(_describe(error) for error in errors)
         raise RestError(400, "validation_error", message)
