@@ -12,8 +12,6 @@ from graphql.validation import (
 )
 from strawberry import Schema
 from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
     ValidationCache,
@@ -26,7 +24,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from app.config import Settings
 from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
-from app.schema.extensions import OperationMetrics, PresentErrors, RequireCaller
+from app.schema.extensions import OperationPolicy
 from app.schema.limits import introspection_depth_rule
 from app.schema.mutation import Mutation
 from app.schema.query import Query
@@ -57,7 +55,7 @@ class LiveSessionsSchema(Schema):
             )
         if result.errors:
             # ParserCache parses inside an extension hook, so a syntax error skips the
-            # operation hooks that PresentErrors finishes in: give such errors their code.
+            # operation hook that OperationPolicy finishes in: give such errors their code.
             result.errors = [with_code(error) for error in result.errors]
         return result
 
@@ -76,15 +74,13 @@ def build_schema(settings: Settings) -> LiveSessionsSchema:
         rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, not instances: Strawberry builds a fresh extension per operation.
     extensions: list[type[SchemaExtension] | Any] = [
-        OperationMetrics,
-        PresentErrors,
-        functools.partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        functools.partial(
+            OperationPolicy, max_tokens=settings.graphql_max_tokens, rules=tuple(rules)
+        ),
         # Parsing and validating the same document again is pure waste: both are cached
         # (bounded LRU, keyed by the text and by the document and rules respectively).
         functools.partial(ParserCache, maxsize=1024),
         functools.partial(ValidationCache, maxsize=1024),
-        functools.partial(AddValidationRules, rules),
-        RequireCaller,
     ]
     return LiveSessionsSchema(
         query=Query,
