@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from app.resolvers import sessions as rules
 from app.schema.enums import SessionKind, SessionStatus
+from app.schema.input_plans import plan_inputs
 
 
 @strawberry.input(description="A new session. The caller must be the host or an admin.")
@@ -99,3 +100,6 @@ class UpdateSessionInput:
             metadata=_given(self.metadata),
             waitlist_enabled=_given(self.waitlist_enabled),
         )
+
+
+plan_inputs(CreateSessionInput, SessionFilter, UpdateSessionInput)
