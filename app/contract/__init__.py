@@ -1,5 +1,6 @@
 """The POST /v1/sessions contract: the reference page's schemas, as data."""
 
+import contextlib
 import json
 from importlib.resources import files
 from typing import Any
@@ -32,6 +33,8 @@ request_gate = jsonschema_rs.Draft202012Validator(
 
 def request_errors(body: object) -> list[ValidationError]:
     """Why `body` breaks the request schema; empty when it does not."""
-    if request_gate.is_valid(body):
-        return []
+    # jsonschema-rs reads strings as UTF-8: a lone surrogate is jsonschema's to judge.
+    with contextlib.suppress(UnicodeEncodeError):
+        if request_gate.is_valid(body):
+            return []
     return list(request_validator.iter_errors(body))

@@ -1,5 +1,6 @@
 """POST /v1/sessions against the reference page's contract."""
 
+import json
 import uuid
 from typing import Any
 
@@ -141,6 +142,30 @@ async def test_invalid_body_is_a_400_naming_the_field(
     client: httpx.AsyncClient, body: dict[str, Any], field: str
 ) -> None:
     response = await post(client, body)
+
+    assert response.status_code == 400
+    assert_error_body(response.json(), "validation_error")
+    assert response.json()["message"].startswith(f"{field}: ")
+
+
+LONE_SURROGATES = {
+    "in kind": (valid_body(kind="\ud800"), "kind"),
+    "in scheduled_at": (valid_body(scheduled_at="\udfff"), "scheduled_at"),
+    "in title": (valid_body(title="\ud800"), "title"),
+    "in a metadata key": (valid_body(metadata={"\udfff": 1}), "metadata"),
+}
+
+
+@pytest.mark.parametrize(("body", "field"), LONE_SURROGATES.values(), ids=LONE_SURROGATES.keys())
+async def test_a_lone_surrogate_is_a_400_naming_the_field(
+    client: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
+    # JSON escapes can spell what no UTF-8 holds: "\ud800".
+    response = await client.post(
+        "/v1/sessions",
+        content=json.dumps(body),
+        headers={**auth(), "Content-Type": "application/json"},
+    )
 
     assert response.status_code == 400
     assert_error_body(response.json(), "validation_error")

@@ -5,6 +5,7 @@ jsonschema why not; a body one accepts and the other refuses would slip past the
 contract or be refused with no reason.
 """
 
+import contextlib
 from typing import Any
 
 from hypothesis import given, settings
@@ -20,18 +21,18 @@ VALID = {
     "max_participants": 20,
 }
 
+# Lone surrogates included: JSON can carry them, and jsonschema-rs cannot read them.
+texts = st.text(st.characters(exclude_categories=()) | st.sampled_from("\ud800\udfffa"))
 json_scalars = (
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text()
+    | texts
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
     max_leaves=8,
 )
 
@@ -63,8 +64,8 @@ field_values: dict[str, st.SearchStrategy[Any]] = {
         [0, 1, -1, 2**31 - 1, 2**31, 2**63, 10**30, 20.0, 20.5, -0.0, 1e308, True, False]
     )
     | json_values,
-    "kind": st.sampled_from(["live", "office_hours", "LIVE", "Live", ""]) | json_values,
-    "metadata": st.dictionaries(st.text(max_size=5), json_values, max_size=3) | json_values,
+    "kind": st.sampled_from(["live", "office_hours", "LIVE", "Live", "", "\ud800"]) | json_values,
+    "metadata": st.dictionaries(texts, json_values, max_size=3) | json_values,
 }
 
 
@@ -77,7 +78,7 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
             body.pop(name, None)
         else:
             body[name] = draw(field_values[name])
-    body.update(draw(st.dictionaries(st.text(max_size=8), json_values, max_size=2)))
+    body.update(draw(st.dictionaries(texts, json_values, max_size=2)))
     return body
 
 
@@ -86,7 +87,9 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
 def test_both_validators_accept_and_refuse_the_same_bodies(body: Any) -> None:
     errors = list(request_validator.iter_errors(body))
 
-    assert request_gate.is_valid(body) == (not errors)
+    # When the gate cannot read a body (a lone surrogate), request_errors asks jsonschema.
+    with contextlib.suppress(UnicodeEncodeError):
+        assert request_gate.is_valid(body) == (not errors)
     assert [error.message for error in request_errors(body)] == [error.message for error in errors]
 
 
