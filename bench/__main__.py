@@ -148,6 +148,7 @@ async def main() -> int:
             floor = {workload.name: workload for workload in reference_workloads(dataset)}
             with runner.server(runner.REFERENCE, env, SERVER_CORE) as reference_server:
                 for workers in args.workers:
+                    reference_server.peak_rss = 0  # each table's own peak
                     command = [part.replace("{workers}", str(workers)) for part in runner.SERVICE]
                     service: runner.Results = {}
                     reference: runner.Results = {}

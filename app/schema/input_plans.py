@@ -25,6 +25,8 @@ from strawberry.types.base import (
 )
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 
+_PLANS_KEPT = 8
+
 
 class _Field(NamedTuple):
     graphql_name: str
@@ -64,6 +66,8 @@ class PlannedInput:
         if cached is not None and cached[0] is context.config:
             return cached[2]
         plan = self._make_plan(context)
+        if len(self._plans) >= _PLANS_KEPT:  # a server has one schema; tests build many
+            self._plans.clear()
         self._plans[key] = (context.config, context.scalar_registry, plan)
         return plan
 
@@ -90,12 +94,10 @@ class PlannedInput:
 
 def _passed_through(type_: Any, scalar_registry: Mapping[object, Any]) -> bool:
     """Whether Strawberry's convert_argument returns a value of this type as it is."""
-    if isinstance(type_, StrawberryMaybe):  # wrapped in Some()
+    if _has_maybe(type_):  # wrapped in Some()
         return False
     if isinstance(type_, StrawberryOptional):
         type_ = type_.of_type
-        if isinstance(type_, StrawberryMaybe):
-            return False
     if type_ is GlobalID:  # decoded from its string
         return False
     return (
@@ -111,4 +113,13 @@ def plan_inputs(*input_types: type) -> None:
         assert has_object_definition(input_type)
         definition = input_type.__strawberry_definition__
         assert definition.is_input
+        if any(_has_maybe(field.type) for field in definition.fields):
+            # Strawberry leaves the null check of Maybe fields to types with from_input.
+            raise TypeError(f"{definition.name} has Maybe fields: it cannot be planned")
         definition.from_input = PlannedInput(definition)
+
+
+def _has_maybe(type_: Any) -> bool:
+    return isinstance(type_, StrawberryMaybe) or (
+        isinstance(type_, StrawberryOptional) and isinstance(type_.of_type, StrawberryMaybe)
+    )

@@ -198,6 +198,24 @@ def test_minted_token_expires_after_its_ttl() -> None:
         _verifier().verify(token)
 
 
+def test_a_token_is_checked_once_while_it_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    verifier = _verifier()
+    token = _encode(_claims())
+
+    callers = {verifier.verify(token) for _ in range(3)}
+
+    assert len(callers) == 1
+    assert decoded == [token]
+
+
 def test_a_token_accepted_before_is_refused_once_it_expires() -> None:
     # Verified tokens are remembered until their `exp`, and not a moment longer.
     expires = int(time.time()) + 1

@@ -3,7 +3,7 @@
 Each case builds the same coerced input value twice, through the plan and through
 Strawberry's own conversion (the type's `from_input` unset), and compares them: the
 service's input types, and an input type with every kind of field the plan must hand
-back to Strawberry (lists, nested inputs, Maybe, GlobalID, renamed fields), under the
+back to Strawberry (lists, nested inputs, GlobalID, renamed fields), under the
 default naming and with auto_camel_case off.
 """
 
@@ -25,7 +25,7 @@ from strawberry.types.base import has_object_definition
 from app.config import Settings
 from app.schema import build_schema
 from app.schema.enums import SessionKind, SessionStatus
-from app.schema.input_plans import plan_inputs
+from app.schema.input_plans import PlannedInput, plan_inputs
 from app.schema.inputs import CreateSessionInput, SessionFilter, UpdateSessionInput
 
 
@@ -42,8 +42,6 @@ class Unusual:
     kinds: list[SessionKind] | None = None
     inner: Inner | None = None
     inners: list[Inner] | None = None
-    maybe: strawberry.Maybe[int | None] = None
-    maybe_strict: strawberry.Maybe[int] = None
     global_id: GlobalID | None = None
     unset_default: str | None = strawberry.UNSET
     data: JSON | None = None
@@ -177,8 +175,6 @@ def unusual_inputs(python_names: bool) -> st.SearchStrategy[dict[str, Any]]:
             "kinds": st.none() | st.lists(st.sampled_from(SessionKind), max_size=2),
             "inner": st.none() | inner,
             "inners": st.none() | st.lists(inner, max_size=2),
-            "maybe": st.none() | st.integers(),
-            name("maybeStrict", "maybe_strict"): st.integers(),
             name("globalId", "global_id"): st.none()
             | st.builds(lambda n: str(GlobalID("Session", str(n))), st.integers(0)),
             name("unsetDefault", "unset_default"): st.none() | texts,
@@ -205,6 +201,22 @@ def test_fields_strawberry_converts_are_left_to_it(
 
     assert planned == strawberrys
     assert (planned.kinds is None) or planned.kinds is not value.get("kinds")
+
+
+def test_the_services_inputs_are_planned() -> None:
+    for input_type in (CreateSessionInput, UpdateSessionInput, SessionFilter):
+        assert isinstance(input_type.__strawberry_definition__.from_input, PlannedInput)
+
+
+def test_an_input_with_maybe_fields_is_not_planned() -> None:
+    # Strawberry checks `Maybe` nulls in the document only for types without from_input.
+    @strawberry.input
+    class WithMaybe:
+        count: strawberry.Maybe[int]
+
+    with pytest.raises(TypeError, match="Maybe"):
+        plan_inputs(WithMaybe)
+    assert WithMaybe.__strawberry_definition__.from_input is None
 
 
 def test_each_schema_plans_with_its_own_names() -> None:
