@@ -129,12 +129,6 @@ _REQUEST_FIELDS = (
 
 
 INSERT_SESSION = sa.insert(Session.__table__)  # type: ignore[attr-defined]
-# (column name, model attribute) for every column: `metadata` is the attribute `meta`.
-_COLUMN_ATTRIBUTES = [(prop.columns[0].key, prop.key) for prop in sa.inspect(Session).column_attrs]
-
-
-def _columns_of(session: Session) -> dict[str, Any]:
-    return {column: getattr(session, attribute) for column, attribute in _COLUMN_ATTRIBUTES}
 
 
 async def create_session(
