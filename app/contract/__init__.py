@@ -1,4 +1,5 @@
-"""The POST /v1/sessions contract: the reference page's schemas, as data."""
+"""The POST /v1/sessions contract: the reference page's schemas, as data, and the
+validators of its request body."""
 
 import contextlib
 import json
