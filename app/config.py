@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     )
     graphql_max_aliases: int = Field(default=30, ge=0)
     graphql_max_tokens: int = Field(default=2000, ge=1)
+    graphql_max_cost: int = Field(
+        default=10_000,
+        ge=1,
+        description="Fields per operation after fragment expansion, each list weighted by "
+        "its `first` (100 when a variable).",
+    )
     graphql_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest execution of one GraphQL operation."
     )

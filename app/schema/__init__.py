@@ -11,13 +11,7 @@ from graphql.validation import (
     NoSchemaIntrospectionCustomRule,
 )
 from strawberry import Schema
-from strawberry.extensions import (
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
-)
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
@@ -25,7 +19,7 @@ from app.config import Settings
 from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
 from app.schema.extensions import OperationPolicy
-from app.schema.limits import introspection_depth_rule
+from app.schema.limits import Limits, operation_limits_rule
 from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.scalars import SCALAR_MAP
@@ -61,13 +55,18 @@ class LiveSessionsSchema(Schema):
 
 
 def build_schema(settings: Settings) -> LiveSessionsSchema:
-    # The limit rules are built once per schema, not per request as QueryDepthLimiter and
-    # MaxAliasesLimiter would (same Strawberry validators, created with their factories),
-    # so ValidationCache can recognise a document it has already validated.
+    # The limit rules are built once per schema, not per request, so ValidationCache
+    # can recognise a document it has already validated.
+    limits = Limits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_introspection_depth=settings.graphql_max_introspection_depth,
+        max_cost=settings.graphql_max_cost,
+    )
     rules: list[type[ASTValidationRule]] = [
-        query_depth_limiter.create_validator(settings.graphql_max_depth, None, None),
-        max_aliases.create_validator(settings.graphql_max_aliases),
-        introspection_depth_rule(settings.graphql_max_introspection_depth),
+        operation_limits_rule(limits),
+        # graphql-core's own bound on introspection lists (fields, interfaces, ...)
+        # remembers each fragment's entry depth, so it is linear too.
         MaxIntrospectionDepthRule,
     ]
     if not settings.graphql_introspection:

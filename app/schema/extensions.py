@@ -17,6 +17,7 @@ from app.errors import Unauthenticated
 from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS
 from app.requests_context import note_graphql_operation
 from app.schema.errors import Phase, present
+from app.schema.rule_guard import guard_all
 
 
 class OperationPolicy(SchemaExtension):
@@ -33,7 +34,7 @@ class OperationPolicy(SchemaExtension):
         context = self.execution_context
         # As MaxTokensLimiter and AddValidationRules would, each with a hook of its own.
         context.parse_options["max_tokens"] = self._max_tokens
-        context.validation_rules = context.validation_rules + self._rules
+        context.validation_rules = guard_all(context.validation_rules + self._rules)
         start = perf_counter()
         yield
         result = context.result

@@ -1,6 +1,7 @@
 """Hostile GraphQL: limits refuse it before it reaches the database."""
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -131,3 +132,58 @@ def test_settings_have_safe_defaults() -> None:
     assert (defaults.graphql_max_depth, defaults.graphql_max_aliases) == (10, 30)
     assert defaults.graphql_max_tokens == 2000
     assert defaults.graphql_timeout_s == 10
+
+
+def fragment_bomb(chain: int = 16, branch: int = 3) -> str:
+    """720 bytes that expand to 3^15 copies of `__typename`."""
+    parts = ["query { ...F0 }"]
+    for i in range(chain - 1):
+        parts.append(f"fragment F{i} on Query {{ " + " ".join([f"...F{i + 1}"] * branch) + " }")
+    parts.append(f"fragment F{chain - 1} on Query {{ __typename }}")
+    return " ".join(parts)
+
+
+async def test_a_fragment_bomb_without_a_token_is_refused_by_its_cost(
+    client: httpx.AsyncClient, statements: StatementLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    bomb = fragment_bomb()
+    assert len(bomb.encode()) <= 720
+
+    statements.clear()
+    body = await graphql(client, bomb, headers={})
+
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "costs at least" in error["message"]
+    assert "limit of 10000" in error["message"]
+    assert statements.count == 0
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_spread_of_an_unknown_fragment_is_a_validation_failure_not_a_bug(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = await graphql(client, "query { ...Nope }")
+
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Unknown fragment 'Nope'" in error_message(body)
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+async def test_an_operation_over_the_cost_budget_is_refused_with_its_cost_and_the_limit(
+    settings: Settings, schema_ready: Settings, statements: StatementLog
+) -> None:
+    # 1 + 10 * (1 + (1 + 2)): sessions, then per item edges, node, id and title.
+    query = "{ sessions(first: 10) { edges { node { id title } } } }"
+
+    async with app_client(settings.model_copy(update={"graphql_max_cost": 40})) as client:
+        statements.clear()
+        refused = await graphql(client, query)
+        refused_statements = statements.count
+        allowed = await graphql(client, query.replace("first: 10", "first: 9"))
+
+    assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "the operation costs at least 41, over the limit of 40" in error_message(refused)
+    assert refused_statements == 0
+    assert "errors" not in allowed
