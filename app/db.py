@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.deadline import committing
 from app.live.events import SessionEvent, pending
 from app.live.postgres import write_outbox
 from app.metrics import DB_STATEMENTS
@@ -117,16 +118,27 @@ class Database:
         )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction: committed when the block exits, rolled back on error."""
+    async def transaction(self, *, final: bool = True) -> AsyncIterator[AsyncSession]:
+        """One write transaction: committed when the block exits, rolled back on error.
+
+        `final`: its commit is the operation's outcome, so the operation's time limit
+        stops applying once it starts (see app.deadline); False for preliminary writes
+        that a failure undoes.
+        """
         async with self._writers_queue or contextlib.nullcontext(), self._writer() as session:
-            async with session.begin():
+            transaction = await session.begin()
+            try:
                 yield session
                 events = pending(session)
                 if events and self._outbox_channel is not None:
                     await write_outbox(session, events, self._outbox_channel)
-            if events and self._on_commit is not None:
-                self._on_commit(events)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            async with committing(final=final):
+                await transaction.commit()
+        if events and self._on_commit is not None:
+            self._on_commit(events)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

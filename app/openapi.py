@@ -3,7 +3,7 @@
 from typing import Any
 
 from app.auth import SCOPE_SESSIONS_ADMIN, SCOPE_SESSIONS_WRITE
-from app.contract import ERROR_SCHEMA, REQUEST_SCHEMA, RESPONSE_SCHEMA
+from app.contract import COMPONENTS, ERROR_SCHEMA, REQUEST_SCHEMA, RESPONSE_SCHEMA
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -76,6 +76,18 @@ def openapi_document() -> dict[str, Any]:
                         "413": _error("Body larger than the limit (1 MiB by default)"),
                         "415": _error("Body is not application/json"),
                         "422": _error("The Idempotency-Key was used for a different request"),
+                        "503": {
+                            **_error(
+                                "The operation ran out of time before it committed: nothing "
+                                "was created, so retrying is safe"
+                            ),
+                            "headers": {
+                                "Retry-After": {
+                                    "description": "Seconds to wait before retrying",
+                                    "schema": {"type": "integer", "minimum": 0},
+                                }
+                            },
+                        },
                     },
                 }
             }
@@ -85,6 +97,7 @@ def openapi_document() -> dict[str, Any]:
                 "CreateSessionRequest": REQUEST_SCHEMA,
                 "Session": RESPONSE_SCHEMA,
                 "Error": ERROR_SCHEMA,
+                **COMPONENTS["schemas"],
             },
             "securitySchemes": {
                 "bearerAuth": {

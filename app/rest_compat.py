@@ -63,7 +63,10 @@ STATUS: dict[str, tuple[int, str]] = {
     "CONFLICT": (409, "conflict"),
     "IDEMPOTENCY_IN_PROGRESS": (409, "idempotency_in_progress"),
     "IDEMPOTENCY_KEY_REUSED": (422, "idempotency_key_reused"),
+    "TIMEOUT": (503, "timeout"),
 }
+# Seconds a caller should wait before retrying, per HTTP status that invites a retry.
+RETRY_AFTER = {503: 1}
 INTERNAL = (500, "internal_error")
 
 JSON_TYPE_NAMES = {
@@ -81,7 +84,10 @@ class RestError(Exception):
         self.status, self.code, self.message = status, code, message
 
     def response(self) -> JSONResponse:
-        return error_response(self.status, self.code, self.message)
+        response = error_response(self.status, self.code, self.message)
+        if self.status in RETRY_AFTER:
+            response.headers["Retry-After"] = str(RETRY_AFTER[self.status])
+        return response
 
 
 async def create_session(request: Request) -> JSONResponse:

@@ -18,17 +18,42 @@ _DOCUMENT: dict[str, Any] = json.loads(
 REQUEST_SCHEMA: dict[str, Any] = _DOCUMENT["request"]
 RESPONSE_SCHEMA: dict[str, Any] = _DOCUMENT["response"]
 ERROR_SCHEMA: dict[str, Any] = _DOCUMENT["error"]
+# Published as #/components/schemas/MetadataValue, where the request schema refers to it.
+METADATA_VALUE_SCHEMA: dict[str, Any] = _DOCUMENT["metadata_value"]
+COMPONENTS = {"schemas": {"MetadataValue": METADATA_VALUE_SCHEMA}}
+
+# Text may hold anything but NUL and unpaired surrogates. The pattern says so in
+# ECMA-262 terms (UTF-16 code units, where a surrogate pair is two); jsonschema-rs
+# cannot compile surrogates, and sees only UTF-8 strings, where NUL is all that is left.
+_TEXT_PATTERN = REQUEST_SCHEMA["properties"]["title"]["pattern"]
+_UTF8_TEXT_PATTERN = "^[^\\u0000]*$"
 
 # Only `date-time` is asserted, with the same strict parser the GraphQL scalar uses.
 _FORMATS = FormatChecker(formats=())
 _FORMATS.checks("date-time")(rfc3339.is_valid)
 
-request_validator = Draft202012Validator(REQUEST_SCHEMA, format_checker=_FORMATS)
+
+def _standalone(schema: dict[str, Any]) -> dict[str, Any]:
+    """The request schema with the components its references point into."""
+    return {**schema, "components": COMPONENTS}
+
+
+def _utf8_only(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _utf8_only(item) for key, item in value.items()}
+    return _UTF8_TEXT_PATTERN if value == _TEXT_PATTERN else value
+
+
+request_validator = Draft202012Validator(
+    _standalone(REQUEST_SCHEMA), format_checker=_FORMATS
+)
 # The same schema and format check compiled by jsonschema-rs, which answers "valid?" in
 # a tenth of the time; jsonschema's errors still explain a refusal. They agree on every
 # body (tests/unit/test_contract.py).
 request_gate = jsonschema_rs.Draft202012Validator(
-    REQUEST_SCHEMA, validate_formats=True, formats={"date-time": rfc3339.is_valid}
+    _utf8_only(_standalone(REQUEST_SCHEMA)),
+    validate_formats=True,
+    formats={"date-time": rfc3339.is_valid},
 )
 
 

@@ -101,7 +101,7 @@ async def _claim(
     db: Database, caller: str, key: str, print_: str, now: datetime
 ) -> Claim | Session:
     attempt = uuid.uuid4().hex
-    async with db.transaction() as s:
+    async with db.transaction(final=False) as s:
         # Lapsed keys of this caller go first, so reuse after 24 hours starts afresh.
         await s.exec(sa.delete(KEYS_TABLE).where(KEYS.caller == caller, KEYS.expires_at <= now))
         row = await s.get(IdempotencyKey, (caller, key), with_for_update=True)
@@ -142,7 +142,7 @@ async def _claim(
 
 async def _release(db: Database, claim: Claim) -> None:
     """Give the key back after a failed attempt, so the client may retry at once."""
-    async with db.transaction() as s:
+    async with db.transaction(final=False) as s:
         await s.exec(
             sa.delete(KEYS_TABLE).where(
                 KEYS.caller == claim.caller,

@@ -1,6 +1,5 @@
 """The GraphQL schema: thin types over the rules in app.resolvers, and its limits."""
 
-import asyncio
 import functools
 from typing import Any
 
@@ -16,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from app.config import Settings
+from app.deadline import operation_deadline
 from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
 from app.schema.extensions import OperationPolicy
@@ -39,10 +39,10 @@ class LiveSessionsSchema(Schema):
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
-            async with asyncio.timeout(self.execution_timeout_s):
+            async with operation_deadline(self.execution_timeout_s):
                 result = await super().execute(*args, **kwargs)
         except TimeoutError:
-            # The cancelled resolvers rolled their transactions back on the way out.
+            # Nothing was committed: a commit under way lifts the deadline (app.deadline).
             message = f"the operation took longer than {self.execution_timeout_s:g}s and stopped"
             return ExecutionResult(
                 data=None, errors=[GraphQLError(message, extensions={"code": "TIMEOUT"})]

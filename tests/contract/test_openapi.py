@@ -9,7 +9,11 @@ from tests.contract.reference import REQUEST_SCHEMA as PAGE_REQUEST
 from tests.contract.reference import RESPONSE_SCHEMA as PAGE_RESPONSE
 
 
-def test_app_contract_is_the_page_with_only_the_two_range_bounds_added() -> None:
+# No NUL, no unpaired surrogate, in ECMA-262 (UTF-16) terms, as JSON Schema reads patterns.
+TEXT_PATTERN = "^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$"
+
+
+def test_app_contract_is_the_page_with_only_its_implicit_bounds_added() -> None:
     request = {**REQUEST_SCHEMA, "properties": dict(REQUEST_SCHEMA["properties"])}
     capacity = dict(request["properties"]["max_participants"])
     assert capacity.pop("maximum") == 2**31 - 1
@@ -18,6 +22,15 @@ def test_app_contract_is_the_page_with_only_the_two_range_bounds_added() -> None
     assert scheduled_at.pop("pattern") == "^(?!0000-|0001-01-01|9999-12-31)"
     assert scheduled_at.pop("description")
     request["properties"]["scheduled_at"] = scheduled_at
+    for name in ("host_id", "brand_id", "title"):
+        text = dict(request["properties"][name])
+        assert text.pop("pattern") == TEXT_PATTERN
+        assert text.pop("description")
+        request["properties"][name] = text
+    metadata = dict(request["properties"]["metadata"])
+    assert metadata.pop("propertyNames")["pattern"] == TEXT_PATTERN
+    assert metadata.pop("additionalProperties") == {"$ref": "#/components/schemas/MetadataValue"}
+    request["properties"]["metadata"] = {**metadata, "additionalProperties": {}}
 
     assert request == PAGE_REQUEST
     assert RESPONSE_SCHEMA == PAGE_RESPONSE
@@ -44,11 +57,15 @@ async def test_openapi_document_fills_the_pages_gaps(client: httpx.AsyncClient) 
         "413",
         "415",
         "422",
+        "503",
     }
     schemas = document["components"]["schemas"]
     assert schemas["Session"] == PAGE_RESPONSE
     assert schemas["Error"] == PAGE_ERROR
     assert schemas["CreateSessionRequest"] == REQUEST_SCHEMA
+    metadata_value = schemas["MetadataValue"]
+    assert metadata_value["pattern"] == TEXT_PATTERN
+    assert metadata_value["items"] == {"$ref": "#/components/schemas/MetadataValue"}
 
 
 async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,97 @@
+"""A TIMEOUT answer means nothing was written: the time limit never cuts a commit short.
+
+Real servers (one and four workers) with a tiny GRAPHQL_TIMEOUT_S take a few hundred
+concurrent creates through both transports; afterwards the database holds exactly the
+sessions whose callers were told they exist.
+"""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from app.config import Settings
+from app.db import create_engine
+from tests.conftest import auth, valid_body
+from tests.server import running_server, server_env
+
+CREATES = 300
+IN_FLIGHT = 100
+ROUNDS = 4
+CREATE = "mutation($input: CreateSessionInput!) { createSession(input: $input) { id title } }"
+
+
+async def stored_titles(settings: Settings) -> set[str]:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.text("SELECT title FROM sessions"))
+            return {row[0] for row in rows}
+    finally:
+        await engine.dispose()
+
+
+async def create_over_rest(client: httpx.AsyncClient, title: str) -> str:
+    response = await client.post("/v1/sessions", json=valid_body(title=title), headers=auth())
+    if response.status_code == 201:
+        return "created"
+    body = response.json()
+    if response.status_code == 503:
+        assert body["error"] == "timeout", body
+        assert response.headers["Retry-After"] == "1"
+    return f"{response.status_code} {body['error']}"
+
+
+async def create_over_graphql(client: httpx.AsyncClient, title: str) -> str:
+    variables: dict[str, Any] = {
+        "input": {
+            "hostId": "host-1",
+            "brandId": "brand-1",
+            "title": title,
+            "scheduledAt": "2030-06-01T10:00:00Z",
+            "maxParticipants": 10,
+        }
+    }
+    response = await client.post(
+        "/graphql", json={"query": CREATE, "variables": variables}, headers=auth()
+    )
+    body = response.json()
+    if body.get("data") and body["data"]["createSession"]:
+        assert body["data"]["createSession"]["title"] == title
+        return "created"
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+async def test_a_timeout_answer_means_the_session_was_not_created(
+    workers: int, settings: Settings, database_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    env = server_env(database_settings, GRAPHQL_TIMEOUT_S="0.3")
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    told_created: set[str] = set()
+    refused: list[str] = []
+    with running_server(tmp_path, env, workers=workers) as server:
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:
+            # How long a create takes depends on the machine: send rounds until the
+            # limit has struck some of them.
+            for round_ in range(ROUNDS):
+                titles = [f"create {round_}.{n}" for n in range(CREATES)]
+                senders = [create_over_rest, create_over_graphql]
+                answers = await asyncio.gather(
+                    *(senders[n % 2](client, title) for n, title in enumerate(titles))
+                )
+                told_created.update(
+                    title
+                    for title, answer in zip(titles, answers, strict=True)
+                    if answer == "created"
+                )
+                refused.extend(answer for answer in answers if answer != "created")
+                if refused:
+                    break
+
+    assert refused, "the limit never struck: nothing was tested"
+    assert set(refused) <= {"TIMEOUT", "503 timeout"}, set(refused)
+    assert await stored_titles(settings) == told_created
