@@ -44,9 +44,7 @@ def _utf8_only(value: Any) -> Any:
     return _UTF8_TEXT_PATTERN if value == _TEXT_PATTERN else value
 
 
-request_validator = Draft202012Validator(
-    _standalone(REQUEST_SCHEMA), format_checker=_FORMATS
-)
+request_validator = Draft202012Validator(_standalone(REQUEST_SCHEMA), format_checker=_FORMATS)
 # The same schema and format check compiled by jsonschema-rs, which answers "valid?" in
 # a tenth of the time; jsonschema's errors still explain a refusal. They agree on every
 # body (tests/unit/test_contract.py).

@@ -8,7 +8,6 @@ from tests.contract.reference import ERROR_SCHEMA as PAGE_ERROR
 from tests.contract.reference import REQUEST_SCHEMA as PAGE_REQUEST
 from tests.contract.reference import RESPONSE_SCHEMA as PAGE_RESPONSE
 
-
 # No NUL, no unpaired surrogate, in ECMA-262 (UTF-16) terms, as JSON Schema reads patterns.
 TEXT_PATTERN = "^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$"
 
