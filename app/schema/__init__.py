@@ -20,6 +20,7 @@ from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
 from app.schema.extensions import OperationPolicy
 from app.schema.limits import Limits, operation_limits_rule
+from app.schema.list_inputs import ListInputLengthRule
 from app.schema.mutation import Mutation
 from app.schema.query import Query
 from app.schema.scalars import SCALAR_MAP
@@ -65,6 +66,7 @@ def build_schema(settings: Settings) -> LiveSessionsSchema:
     )
     rules: list[type[ASTValidationRule]] = [
         operation_limits_rule(limits),
+        ListInputLengthRule,
         # graphql-core's own bound on introspection lists (fields, interfaces, ...)
         # remembers each fragment's entry depth, so it is linear too.
         MaxIntrospectionDepthRule,

@@ -13,10 +13,11 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from app.errors import Unauthenticated
+from app.errors import BadUserInput, Unauthenticated
 from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS
 from app.requests_context import note_graphql_operation
 from app.schema.errors import Phase, present
+from app.schema.list_inputs import check_variable_lists
 from app.schema.rule_guard import guard_all
 
 
@@ -45,11 +46,18 @@ class OperationPolicy(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         self._executing = True
+        context = self.execution_context
         try:
-            self.execution_context.context.caller  # noqa: B018 - raises when anonymous
-        except Unauthenticated as error:
+            context.context.caller  # noqa: B018 - raises when anonymous
+            check_variable_lists(
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+            )
+        except (Unauthenticated, BadUserInput) as error:
             # A result set before execution makes Strawberry skip executing.
-            self.execution_context.result = GraphQLExecutionResult(
+            context.result = GraphQLExecutionResult(
                 data=None, errors=[GraphQLError(error.message, original_error=error)]
             )
         yield

@@ -63,7 +63,8 @@ class SessionFilter:
         return rules.SessionFilter(
             brand_id=self.brand_id,
             host_id=self.host_id,
-            statuses=self.status,
+            # Repeats change nothing but the statement's size.
+            statuses=None if self.status is None else tuple(dict.fromkeys(self.status)),
             kind=self.kind,
             scheduled_from=self.scheduled_from,
             scheduled_to=self.scheduled_to,

@@ -187,3 +187,63 @@ async def test_an_operation_over_the_cost_budget_is_refused_with_its_cost_and_th
     assert "the operation costs at least 41, over the limit of 40" in error_message(refused)
     assert refused_statements == 0
     assert "errors" not in allowed
+
+
+LIST_BY_STATUS = "query($s: [SessionStatus!]) { sessions(filter: {status: $s}) { totalCount } }"
+
+
+async def test_a_list_variable_over_100_items_is_refused_before_the_database(
+    client: httpx.AsyncClient, statements: StatementLog
+) -> None:
+    # 32,767 copies once broke PostgreSQL's bind-parameter limit with a 500.
+    statements.clear()
+    body = await graphql(client, LIST_BY_STATUS, {"s": ["LIVE"] * 32_767})
+
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == "s: holds 32767 items; at most 100 are allowed"
+    assert statements.count == 0
+
+
+async def test_a_literal_list_over_100_items_is_refused_while_validating(
+    client: httpx.AsyncClient, statements: StatementLog
+) -> None:
+    statuses = ", ".join(["LIVE"] * 101)
+
+    statements.clear()
+    body = await graphql(
+        client, f"{{ sessions(filter: {{status: [{statuses}]}}) {{ totalCount }} }}"
+    )
+
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "holds 101 items; at most 100" in error_message(body)
+    assert statements.count == 0
+
+
+async def test_a_list_inside_a_json_value_is_data_not_a_list_input(
+    client: httpx.AsyncClient,
+) -> None:
+    create = (
+        'mutation($m: JSON) { createSession(input: {hostId: "host-1", brandId: "b",'
+        ' title: "t", scheduledAt: "2030-06-01T10:00:00Z", maxParticipants: 5,'
+        " metadata: $m}) { id } }"
+    )
+
+    body = await graphql(client, create, {"m": {"tags": list(range(150))}})
+
+    assert "errors" not in body
+
+
+async def test_repeated_statuses_are_sent_to_the_database_once(
+    client: httpx.AsyncClient, statements: StatementLog
+) -> None:
+    statements.clear()
+    body = await graphql(client, LIST_BY_STATUS, {"s": ["SCHEDULED"] * 99 + ["LIVE"]})
+
+    assert body["data"]["sessions"]["totalCount"] == 0
+    filtered = [
+        str(parameters) for _, parameters in statements.statements if "'live'" in str(parameters)
+    ]
+    assert filtered
+    assert all(sent.count("'scheduled'") == 1 for sent in filtered), filtered
