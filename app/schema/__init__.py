@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
@@ -19,7 +20,9 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.config import Settings
 from app.schema.errors import log_unexpected, with_code
@@ -43,10 +46,32 @@ class LiveSessionsSchema(Schema):
         # Strawberry logs every error with a traceback at ERROR; only bugs deserve that.
         log_unexpected(errors)
 
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def execute(  # noqa: PLR0917 - the signature of Schema.execute
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        # `execute` would run a subscription's root field as a plain resolver and fail
+        # with a null for a non-null field; only `subscribe` (WebSocket) can run one.
+        # Refused here, it raises InvalidOperationTypeError, which the view answers 400.
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
         try:
             async with asyncio.timeout(self.execution_timeout_s):
-                result = await super().execute(*args, **kwargs)
+                result = await super().execute(
+                    query,
+                    variable_values=variable_values,
+                    context_value=context_value,
+                    root_value=root_value,
+                    operation_name=operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=operation_extensions,
+                )
         except TimeoutError:
             # The cancelled resolvers rolled their transactions back on the way out.
             message = f"the operation took longer than {self.execution_timeout_s:g}s and stopped"
