@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.config import Settings
+from app.metrics import OperationNames
 from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
 from app.schema.extensions import OperationPolicy
@@ -36,9 +37,17 @@ from app.schema.subscription import Subscription
 
 
 class LiveSessionsSchema(Schema):
-    def __init__(self, *args: Any, execution_timeout_s: float | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        execution_timeout_s: float | None = None,
+        operation_names: OperationNames | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.execution_timeout_s = execution_timeout_s
+        # OperationPolicy labels metrics through it: one budget of names per schema.
+        self.operation_names = operation_names or OperationNames(0)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -115,6 +124,7 @@ def build_schema(settings: Settings) -> LiveSessionsSchema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=PlainFieldsExecutionContext,
         execution_timeout_s=settings.graphql_timeout_s,
+        operation_names=OperationNames(settings.graphql_metrics_operation_names),
     )
 
 
