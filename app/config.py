@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     subscription_queue_size: int = Field(
         default=100, ge=1, description="Events a subscriber may fall behind before it is dropped."
     )
+    graphql_metrics_operation_names: int = Field(
+        default=20,
+        ge=0,
+        description="Operation names /metrics gives their own label, first come first served "
+        "(per process); the rest are `other`, and callers without a token `unauthenticated`.",
+    )
     graphql_introspection: bool = True
     graphiql: bool = True
 

@@ -6,18 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
+from cross_web import HTTPException as CrossWebHTTPException
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from app import health, json_input, pages, rest_compat
+from app import graphql_http, health, json_input, pages, rest_compat
 from app.auth import (
     BearerAuthBackend,
     Caller,
@@ -70,14 +72,32 @@ class GraphQLView(GraphQL[AppContext, None]):
         # Our own page and pinned assets, not Strawberry's CDN-loading one.
         return pages.page("graphiql/index.html")
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # As Strawberry's own __call__, but its refusals become GraphQL-shaped JSON.
+        try:
+            response = await self.run(Request(scope, receive))
+        except CrossWebHTTPException as error:
+            response = graphql_http.refusal_for(error)
+        except ClientDisconnect:
+            # The client's doing, not a bug: no traceback, and nobody reads the answer.
+            response = graphql_http.refusal(400, graphql_http.BODY_ENDED_EARLY)
+        await response(scope, receive, send)
+
     def decode_json(self, data: str | bytes) -> object:
+        if isinstance(data, bytes):
+            # Strawberry passes the request body as bytes; query parameters and
+            # WebSocket messages come as text and may be any JSON value.
+            return graphql_http.request_body(data)
         try:
             return json_input.loads(data)
         except ValueError as error:
-            raise json.JSONDecodeError(str(error), str(data[:32]), 0) from None
+            raise json.JSONDecodeError(str(error), data[:32], 0) from None
         except RecursionError:
             # Strawberry answers JSONDecodeError with a 400; a stack overflow would be a 500.
-            raise json.JSONDecodeError("nested too deeply", str(data[:32]), 0) from None
+            raise json.JSONDecodeError("nested too deeply", data[:32], 0) from None
 
 
 async def openapi(_: Request) -> JSONResponse:

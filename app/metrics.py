@@ -1,11 +1,15 @@
 """Prometheus metrics: per-route HTTP, per-operation GraphQL, and the connection pool.
 
+Label values are few by construction: routes are templates, and GraphQL operation
+names are admitted by `OperationNames`.
+
 With several workers, `live-sessions serve` points PROMETHEUS_MULTIPROC_DIR at a
 fresh directory before they start; every worker then writes its samples there and
 /metrics, whichever worker answers, aggregates them all.
 """
 
 import os
+import re
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -57,6 +61,33 @@ POOL_CAPACITY = Gauge(
     "Connections the pool may open (size + overflow).",
     multiprocess_mode="livesum",
 )
+
+
+# What a GraphQL operation name may be to name anything (a label, a log field): the
+# spec's Name, at most 64 characters. Names are the client's choice, so anything else
+# is `other`.
+OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+class OperationNames:
+    """The operation names this process's metrics may label: the first `limit` to come.
+
+    Each label value is a set of series held in memory for the life of the process and
+    written at every scrape (about 2 KB for a counter and a histogram), so a client
+    inventing names would otherwise grow both without bound. Later names are `other`.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._admitted: set[str] = set()
+
+    def label(self, name: str) -> str:
+        if name in self._admitted:
+            return name
+        if len(self._admitted) >= self.limit:
+            return "other"
+        self._admitted.add(name)
+        return name
 
 
 def observe_pool(pool: object, capacity: int) -> None:

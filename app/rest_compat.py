@@ -6,6 +6,7 @@ mutation's input, executes the mutation through the same schema and context as
 code -> HTTP status, and no business rule.
 """
 
+import logging
 from typing import Any
 
 from jsonschema import ValidationError
@@ -18,6 +19,8 @@ from app.context import build_context
 from app.contract import REQUEST_SCHEMA, request_errors
 from app.errors import Unauthenticated
 from app.errors_http import error_response
+
+logger = logging.getLogger(__name__)
 
 # REST key -> GraphQL name, in the order of the reference page's response schema.
 KEYS: dict[str, str] = {
@@ -111,20 +114,13 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
         # BodyLimitsMiddleware bounds the size and the time this read may take.
         raw = await request.body()
     except ClientDisconnect:
+        # The client's doing, and nobody is left to read the answer: one line, no traceback.
+        logger.info("refused a REST request: the body ended early: the client disconnected")
         raise RestError(400, "validation_error", "the body ended early") from None
     try:
-        # Decoding first: json.loads would also accept UTF-16 and UTF-32 bytes.
-        text = raw.decode("utf-8")
-        body = json_input.loads(text)
-    except UnicodeDecodeError:
-        raise RestError(400, "validation_error", "the body is not UTF-8") from None
-    except ValueError as error:
-        raise RestError(400, "validation_error", f"the body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise RestError(400, "validation_error", "the body is nested too deeply") from None
-    if not isinstance(body, dict):
-        raise RestError(400, "validation_error", "the body must be a JSON object")
-    return body
+        return json_input.object_body(raw)
+    except json_input.InvalidBody as error:
+        raise RestError(400, "validation_error", str(error)) from None
 
 
 def _check_against_contract(body: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """The GraphQL schema: thin types over the rules in app.resolvers, and its limits."""
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
@@ -12,10 +13,13 @@ from graphql.validation import (
 from strawberry import Schema
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.config import Settings
 from app.deadline import operation_deadline
+from app.metrics import OperationNames
 from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
 from app.schema.extensions import OperationPolicy
@@ -28,9 +32,17 @@ from app.schema.subscription import Subscription
 
 
 class LiveSessionsSchema(Schema):
-    def __init__(self, *args: Any, execution_timeout_s: float | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        execution_timeout_s: float | None = None,
+        operation_names: OperationNames | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.execution_timeout_s = execution_timeout_s
+        # OperationPolicy labels metrics through it: one budget of names per schema.
+        self.operation_names = operation_names or OperationNames(0)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -38,10 +50,32 @@ class LiveSessionsSchema(Schema):
         # Strawberry logs every error with a traceback at ERROR; only bugs deserve that.
         log_unexpected(errors)
 
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def execute(  # noqa: PLR0917 - the signature of Schema.execute
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        # `execute` would run a subscription's root field as a plain resolver and fail
+        # with a null for a non-null field; only `subscribe` (WebSocket) can run one.
+        # Refused here, it raises InvalidOperationTypeError, which the view answers 400.
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
         try:
             async with operation_deadline(self.execution_timeout_s):
-                result = await super().execute(*args, **kwargs)
+                result = await super().execute(
+                    query,
+                    variable_values=variable_values,
+                    context_value=context_value,
+                    root_value=root_value,
+                    operation_name=operation_name,
+                    allowed_operation_types=allowed,
+                    operation_extensions=operation_extensions,
+                )
         except TimeoutError:
             # Nothing was committed: a commit under way lifts the deadline (app.deadline).
             message = f"the operation took longer than {self.execution_timeout_s:g}s and stopped"
@@ -91,6 +125,7 @@ def build_schema(settings: Settings) -> LiveSessionsSchema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=PlainFieldsExecutionContext,
         execution_timeout_s=settings.graphql_timeout_s,
+        operation_names=OperationNames(settings.graphql_metrics_operation_names),
     )
 
 

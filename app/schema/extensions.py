@@ -13,8 +13,10 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from app.auth import Caller
+from app.context import AppContext
 from app.errors import BadUserInput, Unauthenticated
-from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS
+from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS, OPERATION_NAME, OperationNames
 from app.requests_context import note_graphql_operation
 from app.schema.errors import Phase, present
 from app.schema.list_inputs import check_variable_lists
@@ -71,13 +73,36 @@ class OperationPolicy(SchemaExtension):
 
 
 def _record(context: ExecutionContext, elapsed: float) -> None:
-    name = context.operation_name or "anonymous"
+    name = _name(context.operation_name)
     try:
         kind = context.operation_type.value
     except RuntimeError:  # the document did not parse
         kind = "unknown"
     note_graphql_operation(name)
+    label = _label(context, name)
     result = context.result
     outcome = "error" if result is not None and result.errors else "ok"
-    GRAPHQL_OPERATIONS.labels(name, kind, outcome).inc()
-    GRAPHQL_LATENCY.labels(name, kind).observe(elapsed)
+    GRAPHQL_OPERATIONS.labels(label, kind, outcome).inc()
+    GRAPHQL_LATENCY.labels(label, kind).observe(elapsed)
+
+
+def _name(provided: object) -> str:
+    """The operation's name if it is a sane one; `operationName` may be any JSON value."""
+    if provided is None:
+        return "anonymous"
+    if isinstance(provided, str) and OPERATION_NAME.fullmatch(provided):
+        return provided
+    return "other"
+
+
+def _label(context: ExecutionContext, name: str) -> str:
+    """The metrics label: the name, if the caller has a valid token and the schema's
+    budget of names admits it. Anyone may name an operation, so a name alone is no reason
+    to keep a series for it."""
+    app_context = context.context
+    if not (isinstance(app_context, AppContext) and isinstance(app_context.user, Caller)):
+        return "unauthenticated"
+    if name in ("anonymous", "other"):
+        return name
+    names = getattr(context.schema, "operation_names", None)
+    return names.label(name) if isinstance(names, OperationNames) else "other"
