@@ -16,36 +16,18 @@ from starlette.responses import JSONResponse
 from app import json_input, rfc3339
 from app.auth import require_caller
 from app.context import build_context
-from app.contract import REQUEST_SCHEMA, request_errors
+from app.contract import REQUEST_SCHEMA, RESPONSE_SCHEMA, request_errors
 from app.errors import Unauthenticated
 from app.errors_http import error_response
+from app.naming import api_name
 
 logger = logging.getLogger(__name__)
 
-# REST key -> GraphQL name, in the order of the reference page's response schema.
-KEYS: dict[str, str] = {
-    "id": "id",
-    "host_id": "hostId",
-    "brand_id": "brandId",
-    "title": "title",
-    "kind": "kind",
-    "category": "category",
-    "scheduled_at": "scheduledAt",
-    "started_at": "startedAt",
-    "ended_at": "endedAt",
-    "status": "status",
-    "stream_call_id": "streamCallId",
-    "max_participants": "maxParticipants",
-    "duration_minutes": "durationMinutes",
-    "recording_url": "recordingUrl",
-    "metadata": "metadata",
-    "created_at": "createdAt",
-    "updated_at": "updatedAt",
-    "registered_count": "registeredCount",
-    "is_registered": "isRegistered",
-}
+# REST key -> GraphQL name, in the order of the reference page's response schema: the
+# page's snake_case names through the schema's own name conversion.
+KEYS: dict[str, str] = {key: api_name(key) for key in RESPONSE_SCHEMA["properties"]}
 REST_KEYS = {graphql: rest for rest, graphql in KEYS.items()}
-ENUM_KEYS = ("kind", "status")
+ENUM_KEYS = tuple(key for key, spec in RESPONSE_SCHEMA["properties"].items() if "enum" in spec)
 REQUEST_KEYS = tuple(REQUEST_SCHEMA["properties"])
 
 # The selection set is the response contract.

@@ -1,19 +1,32 @@
 """A session as plain values and as JSON, and back: for creates, idempotent replays and
 change events."""
 
+import enum
 from collections import namedtuple
 from typing import Any
 
 import sqlalchemy as sa
 
 from app import rfc3339
-from app.models import Session, SessionKind, SessionStatus
+from app.models import Session, UTCDateTime
 
-_DATETIMES = ("scheduled_at", "started_at", "ended_at", "created_at", "updated_at")
 # (column name, model attribute) for every sessions column: the column `metadata` is `meta`.
 COLUMNS: list[tuple[str, str]] = [
     (prop.columns[0].key, prop.key) for prop in sa.inspect(Session).column_attrs
 ]
+# Column name -> model attribute; plain data (NewSession, SessionChanges) uses column names.
+ATTRIBUTES: dict[str, str] = dict(COLUMNS)
+_DATETIMES = tuple(
+    prop.key
+    for prop in sa.inspect(Session).column_attrs
+    if isinstance(prop.columns[0].type, UTCDateTime)
+)
+# Attribute -> its enum class, for the columns stored as an enum's values.
+_ENUMS: dict[str, type[enum.Enum]] = {
+    prop.key: prop.columns[0].type.enum_class
+    for prop in sa.inspect(Session).column_attrs
+    if isinstance(prop.columns[0].type, sa.Enum) and prop.columns[0].type.enum_class
+}
 # A new session's values under the model's attribute names, without the ORM: building a
 # table model instance cost a fifth of a create request, for a row written once.
 SessionValues = namedtuple(  # type: ignore[misc]
@@ -43,7 +56,8 @@ def snapshot(session: Any) -> dict[str, Any]:
     for name in _DATETIMES:
         if data[name] is not None:
             data[name] = rfc3339.format(data[name])
-    data["kind"], data["status"] = str(data["kind"]), str(data["status"])
+    for name in _ENUMS:
+        data[name] = str(data[name])
     return data
 
 
@@ -52,6 +66,6 @@ def restore(data: dict[str, Any]) -> Session:
     for name in _DATETIMES:
         if values.get(name) is not None:
             values[name] = rfc3339.parse(values[name])
-    values["kind"] = SessionKind(values["kind"])
-    values["status"] = SessionStatus(values["status"])
+    for name, enum_class in _ENUMS.items():
+        values[name] = enum_class(values[name])
     return Session(**values)

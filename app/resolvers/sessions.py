@@ -19,6 +19,7 @@ from app.db import Database
 from app.errors import BadUserInput, InvalidTransition, NotFound
 from app.live.events import PlaceChange, touch
 from app.models import Session, SessionKind, SessionStatus
+from app.naming import api_name
 from app.resolvers import cursors, idempotency
 from app.resolvers.clock import now
 from app.resolvers.registrations import promote
@@ -43,7 +44,7 @@ from app.resolvers.views import (
     view_of,
     viewer_is,
 )
-from app.snapshots import columns_of, new_session_values, snapshot
+from app.snapshots import ATTRIBUTES, columns_of, new_session_values, snapshot
 
 MAX_PAGE_SIZE = 100
 
@@ -115,17 +116,39 @@ def cursor_of(session: SessionRecord) -> str:
 # -- create and read --------------------------------------------------------------
 
 
-# What makes two creates "the same request" for an Idempotency-Key.
-_REQUEST_FIELDS = (
-    "host_id",
-    "brand_id",
-    "title",
-    "kind",
-    "category",
-    "scheduled_at",
-    "max_participants",
-    "meta",
-)
+# The rule each field a caller sets must pass (on create and on update), by field name;
+# fields without one (an enum, a date-time, a flag) were settled by their GraphQL type.
+_FIELD_RULES: dict[str, Callable[[Any, str], Any]] = {
+    "host_id": require_text,
+    "brand_id": require_text,
+    "title": require_text,
+    "category": require_optional_text,
+    "max_participants": require_capacity,
+    "metadata": require_object,
+}
+
+
+def _checked(name: str, value: Any) -> Any:
+    rule = _FIELD_RULES.get(name)
+    return value if rule is None else rule(value, api_name(name))
+
+
+def _new_values(data: NewSession) -> dict[str, Any]:
+    """Every field of `data`, checked, under the model's attribute names."""
+    return {
+        ATTRIBUTES[spec.name]: _checked(spec.name, getattr(data, spec.name))
+        for spec in fields(data)
+    }
+
+
+def _request_of(session: SessionRecord) -> dict[str, Any]:
+    """What makes two creates "the same request" for an Idempotency-Key: every field
+    the caller sent (all of NewSession), as stored."""
+    as_sent = snapshot(session)
+    return {name: as_sent[ATTRIBUTES[name]] for name in _NEW_SESSION_FIELDS}
+
+
+_NEW_SESSION_FIELDS = tuple(spec.name for spec in fields(NewSession))
 
 
 INSERT_SESSION = sa.insert(Session.__table__)  # type: ignore[attr-defined]
@@ -138,18 +161,10 @@ async def create_session(
     caller.require_scope(SCOPE_SESSIONS_WRITE)
     created_at = now()
     session: SessionRecord = new_session_values(
+        **_new_values(data),
         id=str(uuid.uuid4()),
-        host_id=require_text(data.host_id, "hostId"),
-        brand_id=require_text(data.brand_id, "brandId"),
-        title=require_text(data.title, "title"),
-        kind=data.kind,
-        category=require_optional_text(data.category, "category"),
-        scheduled_at=data.scheduled_at,
         status=SessionStatus.SCHEDULED,
-        max_participants=require_capacity(data.max_participants),
-        meta=require_object(data.metadata),
         registered_count=0,
-        waitlist_enabled=data.waitlist_enabled,
         created_at=created_at,
         updated_at=created_at,
     )
@@ -166,10 +181,13 @@ async def create_session(
             await insert(s)
         return SessionView(session)
 
-    as_sent = snapshot(session)
-    request = {name: as_sent[name] for name in _REQUEST_FIELDS}
     stored = await idempotency.run_once(
-        db, caller.sub, idempotency_key, request=request, now=created_at, create=insert
+        db,
+        caller.sub,
+        idempotency_key,
+        request=_request_of(session),
+        now=created_at,
+        create=insert,
     )
     return SessionView(stored)
 
@@ -365,34 +383,17 @@ async def update_session(
     )
 
 
-_NOT_NULL = {
-    "waitlist_enabled": "waitlistEnabled",
-    "title": "title",
-    "scheduled_at": "scheduledAt",
-    "max_participants": "maxParticipants",
-    "kind": "kind",
-    "metadata": "metadata",
-}
-
-
 def _validated_changes(changes: SessionChanges) -> dict[str, Any]:
-    """The given fields as model attributes, validated like create."""
+    """The given fields as model attributes, validated like create; a column that cannot
+    be NULL cannot be cleared."""
     values: dict[str, Any] = {}
     for spec in fields(changes):
         value = getattr(changes, spec.name)
         if value is MISSING:
             continue
-        if value is None and spec.name in _NOT_NULL:
-            raise BadUserInput("cannot be null", field=_NOT_NULL[spec.name])
-        values[spec.name] = value
-    if "title" in values:
-        require_text(values["title"], "title")
-    if "max_participants" in values:
-        require_capacity(values["max_participants"])
-    if "category" in values:
-        require_optional_text(values["category"], "category")
-    if "metadata" in values:
-        values["meta"] = require_object(values.pop("metadata"))
+        if value is None and not SESSIONS[spec.name].nullable:
+            raise BadUserInput("cannot be null", field=api_name(spec.name))
+        values[ATTRIBUTES[spec.name]] = _checked(spec.name, value)
     return values
 
 

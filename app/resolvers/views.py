@@ -2,15 +2,14 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, TypeAlias, cast
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from app.errors import NotFound
-from app.models import Registration, RegistrationStatus, Session, SessionKind, SessionStatus
+from app.models import Registration, RegistrationStatus, Session
 from app.snapshots import COLUMNS
 
 SESSIONS_TABLE: sa.Table = Session.__table__  # type: ignore[attr-defined]
@@ -19,56 +18,12 @@ SESSIONS = SESSIONS_TABLE.c
 REGISTRATIONS = REGISTRATIONS_TABLE.c
 
 
-class SessionRecord(Protocol):
-    """What a view reads of a session: the ORM row being changed, the values of one being
-    created (`app.snapshots.SessionValues`), or a Core row read back.
-
-    Reads select plain rows (labelled like the model's attributes) rather than ORM
-    instances: hydrating and tracking a model per row cost more than the whole query.
-    """
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def host_id(self) -> str: ...
-    @property
-    def brand_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def kind(self) -> SessionKind: ...
-    @property
-    def category(self) -> str | None: ...
-    @property
-    def scheduled_at(self) -> datetime: ...
-    @property
-    def started_at(self) -> datetime | None: ...
-    @property
-    def ended_at(self) -> datetime | None: ...
-    @property
-    def status(self) -> SessionStatus: ...
-    @property
-    def stream_call_id(self) -> str | None: ...
-    @property
-    def max_participants(self) -> int: ...
-    @property
-    def duration_minutes(self) -> int | None: ...
-    @property
-    def recording_url(self) -> str | None: ...
-    @property
-    def meta(self) -> dict[str, Any]: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    @property
-    def registered_count(self) -> int: ...
-    @property
-    def waitlist_enabled(self) -> bool: ...
-    @property
-    def waitlist_count(self) -> int: ...
-    @property
-    def version(self) -> int: ...
+# What a view reads of a session: the ORM row being changed, the values of one being
+# created (`app.snapshots.SessionValues`), or a Core row read back. All three carry the
+# model's attribute names, so the model is their type and the one list of its fields.
+# Reads select plain rows (labelled like the model's attributes) rather than ORM
+# instances: hydrating and tracking a model per row cost more than the whole query.
+SessionRecord: TypeAlias = Session
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from strawberry.types.graphql import OperationType
 from app.config import Settings
 from app.deadline import operation_deadline
 from app.metrics import OperationNames
+from app.naming import NAMES
 from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
 from app.schema.extensions import OperationPolicy
@@ -122,7 +123,7 @@ def build_schema(settings: Settings) -> LiveSessionsSchema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=NAMES),
         execution_context_class=PlainFieldsExecutionContext,
         execution_timeout_s=settings.graphql_timeout_s,
         operation_names=OperationNames(settings.graphql_metrics_operation_names),

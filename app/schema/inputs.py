@@ -1,5 +1,6 @@
 """Input types, converted to the resolvers' plain data by `to_data`."""
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,9 @@ from strawberry.scalars import JSON
 from app.resolvers import sessions as rules
 from app.schema.enums import SessionKind, SessionStatus
 from app.schema.input_plans import plan_inputs
+
+_NEW_SESSION_FIELDS = tuple(spec.name for spec in fields(rules.NewSession))
+_SESSION_CHANGES_FIELDS = tuple(spec.name for spec in fields(rules.SessionChanges))
 
 
 @strawberry.input(description="A new session. The caller must be the host or an admin.")
@@ -28,17 +32,8 @@ class CreateSessionInput:
     )
 
     def to_data(self) -> rules.NewSession:
-        return rules.NewSession(
-            host_id=self.host_id,
-            brand_id=self.brand_id,
-            title=self.title,
-            scheduled_at=self.scheduled_at,
-            max_participants=self.max_participants,
-            kind=self.kind,
-            metadata=self.metadata,
-            category=self.category,
-            waitlist_enabled=self.waitlist_enabled,
-        )
+        # Field for field: the input's fields are NewSession's (tests/unit/test_session_shape).
+        return rules.NewSession(**{name: getattr(self, name) for name in _NEW_SESSION_FIELDS})
 
 
 @strawberry.input(description="Every given condition must hold.")
@@ -93,13 +88,7 @@ class UpdateSessionInput:
 
     def to_data(self) -> rules.SessionChanges:
         return rules.SessionChanges(
-            title=_given(self.title),
-            scheduled_at=_given(self.scheduled_at),
-            max_participants=_given(self.max_participants),
-            kind=_given(self.kind),
-            category=_given(self.category),
-            metadata=_given(self.metadata),
-            waitlist_enabled=_given(self.waitlist_enabled),
+            **{name: _given(getattr(self, name)) for name in _SESSION_CHANGES_FIELDS}
         )
 
 

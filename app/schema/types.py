@@ -5,10 +5,12 @@ from typing import Self
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import get_object_definition
 
 from app.resolvers.sessions import SessionPage, count_sessions, cursor_of
 from app.resolvers.views import SessionView
 from app.schema.enums import CallerRegistration, SessionKind, SessionStatus
+from app.snapshots import ATTRIBUTES
 
 
 @strawberry.type(description="A live class or office hour that members register for.")
@@ -50,31 +52,20 @@ class Session:
     def from_view(cls, view: SessionView) -> Self:
         row = view.session
         return cls(
-            id=strawberry.ID(row.id),
-            host_id=row.host_id,
-            brand_id=row.brand_id,
-            title=row.title,
-            kind=row.kind,
-            category=row.category,
-            scheduled_at=row.scheduled_at,
-            started_at=row.started_at,
-            ended_at=row.ended_at,
-            status=row.status,
-            stream_call_id=row.stream_call_id,
-            max_participants=row.max_participants,
-            duration_minutes=row.duration_minutes,
-            recording_url=row.recording_url,
-            metadata=JSON(row.meta),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            registered_count=row.registered_count,
+            **{name: getattr(row, attribute) for name, attribute in _STORED_FIELDS},
             is_registered=view.is_registered,
-            waitlist_enabled=row.waitlist_enabled,
-            waitlist_count=row.waitlist_count,
             registration_status=CallerRegistration.of(view.registration),
             waitlist_position=view.waitlist_position,
-            version=row.version,
         )
+
+
+# (field, model attribute) for the fields read straight off the stored row: every field
+# named after a sessions column. The rest are the caller's view of the session.
+_STORED_FIELDS = tuple(
+    (field.python_name, ATTRIBUTES[field.python_name])
+    for field in get_object_definition(Session, strict=True).fields
+    if field.python_name in ATTRIBUTES
+)
 
 
 @strawberry.type
