@@ -6,9 +6,8 @@ mutation's input, executes the mutation through the same schema and context as
 code -> HTTP status, and no business rule.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
@@ -18,6 +17,9 @@ from app.context import build_context
 from app.contract import REQUEST_SCHEMA, request_errors
 from app.errors import Unauthenticated
 from app.errors_http import error_response
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 # REST key -> GraphQL name, in the order of the reference page's response schema.
 KEYS: dict[str, str] = {
@@ -128,7 +130,7 @@ def _check_against_contract(body: dict[str, Any]) -> None:
         raise RestError(400, "validation_error", message)
 
 
-def _field_of(error: ValidationError) -> str:
+def _field_of(error: "ValidationError") -> str:
     if error.validator == "required":
         return str(error.message.split("'")[1])
     return ".".join(str(part) for part in error.absolute_path) or "body"
@@ -139,7 +141,7 @@ def _field_order(field: str) -> int:
     return REQUEST_KEYS.index(name) if name in REQUEST_KEYS else len(REQUEST_KEYS)
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: "ValidationError") -> str:
     field = _field_of(error)
     schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     reasons = {
