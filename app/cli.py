@@ -19,8 +19,15 @@ def migrate(settings: Settings) -> None:
     command.upgrade(alembic_config(settings), "head")
 
 
+# uvicorn's own implementations bound neither a request head's size nor its duration;
+# they remain selectable for comparison (the benchmark's --http).
+HTTP_PROTOCOLS = ("bounded", "httptools", "h11")
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
+
+    from app.http_protocol import BoundedHttpProtocol
 
     migrate(settings)
     # Resolve (and if need be create) the secret once, before any worker starts.
@@ -35,6 +42,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         log_config=logging_config(settings),
         access_log=False,
         timeout_graceful_shutdown=args.graceful_timeout,
+        http=BoundedHttpProtocol if args.http == "bounded" else args.http,
     )
 
 
@@ -69,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=30,
         help="seconds to let in-flight requests finish on shutdown",
+    )
+    serve.add_argument(
+        "--http",
+        choices=HTTP_PROTOCOLS,
+        default="bounded",
+        help="HTTP/1.1 implementation: bounded (default) is uvicorn's httptools one with the "
+        "MAX_HEADER_BYTES, REQUEST_HEADER_TIMEOUT_S and MAX_CONNECTIONS limits; the others "
+        "are uvicorn's own, without them, for comparison only",
     )
 
     commands.add_parser("migrate", help="apply database migrations up to the latest")

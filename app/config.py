@@ -52,6 +52,23 @@ class Settings(BaseSettings):
     request_body_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest time a client may take to send a body."
     )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Largest request line and headers, together; larger ones get 431.",
+    )
+    request_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest time a client may take to send a request's line and headers, "
+        "from connecting (or from the first byte of a later request); then it is disconnected.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Connections per process. One more closes the longest-waiting connection "
+        "that has no request in progress; when none is idle, requests get 503 (not /healthz).",
+    )
     graphql_max_depth: int = Field(default=10, ge=1)
     graphql_max_introspection_depth: int = Field(
         default=15, ge=1, description="GraphiQL's standard introspection query needs 15."

@@ -45,6 +45,12 @@ GRAPHQL_LATENCY = Histogram(
     ["operation", "type"],
     buckets=LATENCY_BUCKETS,
 )
+CONNECTIONS_REFUSED = Counter(
+    "http_connections_refused_total",
+    "Connections closed, or requests answered, before the app saw them: head_too_large (431), "
+    "head_timeout, evicted (an idle or slow connection closed to make room), over_capacity (503).",
+    ["reason"],
+)
 DB_STATEMENTS = Counter("db_statements_total", "SQL statements sent to the database.")
 POOL_IN_USE = Gauge(
     "db_pool_connections_in_use",

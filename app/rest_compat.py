@@ -7,9 +7,8 @@ code -> HTTP status, and no business rule.
 """
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
@@ -22,6 +21,9 @@ from app.errors_http import error_response
 from app.naming import api_name
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 # REST key -> GraphQL name, in the order of the reference page's response schema: the
 # page's snake_case names through the schema's own name conversion.
@@ -112,7 +114,7 @@ def _check_against_contract(body: dict[str, Any]) -> None:
         raise RestError(400, "validation_error", message)
 
 
-def _field_of(error: ValidationError) -> str:
+def _field_of(error: "ValidationError") -> str:
     if error.validator == "required":
         return str(error.message.split("'")[1])
     return ".".join(str(part) for part in error.absolute_path) or "body"
@@ -123,7 +125,7 @@ def _field_order(field: str) -> int:
     return REQUEST_KEYS.index(name) if name in REQUEST_KEYS else len(REQUEST_KEYS)
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: "ValidationError") -> str:
     field = _field_of(error)
     schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     reasons = {

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import itertools
 import sys
 import tempfile
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.auth import mint_token
+from app.cli import HTTP_PROTOCOLS
 from bench import runner, scale
 from bench.seed import Dataset, drop_database, fresh_database, seed, seeding_settings
 from bench.workloads import reference_workloads, service_workloads
@@ -28,6 +30,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10, help="per workload")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument(
+        "--http",
+        nargs="+",
+        choices=HTTP_PROTOCOLS,
+        default=["bounded"],
+        help="the service's HTTP implementation(s) (serve --http), a table each",
+    )
+    parser.add_argument(
+        "--workloads", nargs="+", metavar="W", help="only these workloads (default: all)"
+    )
     parser.add_argument("--output", type=Path, default=Path("bench/results"))
     parser.add_argument("--smoke", action="store_true", help="a few seconds, tiny data (CI)")
     parser.add_argument(
@@ -146,14 +158,23 @@ async def main() -> int:
             # service's: the machine drifts over minutes, so a ratio is only worth what
             # two adjacent runs measure. The idle server costs the other nothing.
             floor = {workload.name: workload for workload in reference_workloads(dataset)}
+            chosen = [
+                workload
+                for workload in service_workloads(dataset, token, members)
+                if not args.workloads or workload.name in args.workloads
+            ]
             with runner.server(runner.REFERENCE, env, SERVER_CORE) as reference_server:
-                for workers in args.workers:
+                for workers, http in itertools.product(args.workers, args.http):
                     reference_server.peak_rss = 0  # each table's own peak
-                    command = [part.replace("{workers}", str(workers)) for part in runner.SERVICE]
+                    command = [
+                        *(part.replace("{workers}", str(workers)) for part in runner.SERVICE),
+                        "--http",
+                        http,
+                    ]
                     service: runner.Results = {}
                     reference: runner.Results = {}
                     with runner.server(command, env, SERVER_CORE) as service_server:
-                        for workload in service_workloads(dataset, token, members):
+                        for workload in chosen:
                             if workload.name in floor:
                                 reference |= runner.measure(
                                     reference_server,
@@ -164,9 +185,10 @@ async def main() -> int:
                             service |= runner.measure(
                                 service_server, [workload], runner.service_counters, **load
                             )
+                    title = f"{args.engine}, {workers} worker(s)"
                     tables.append(
                         _table(
-                            f"{args.engine}, {workers} worker(s)",
+                            title if http == "bounded" else f"{title}, uvicorn's {http}",
                             versions,
                             service,
                             reference,

@@ -2,14 +2,17 @@
 validators of its request body."""
 
 import contextlib
+import functools
 import json
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from app import rfc3339
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 _DOCUMENT: dict[str, Any] = json.loads(
     files(__package__).joinpath("post_v1_sessions.json").read_text(encoding="utf-8")
@@ -28,10 +31,6 @@ COMPONENTS = {"schemas": {"MetadataValue": METADATA_VALUE_SCHEMA}}
 _TEXT_PATTERN = REQUEST_SCHEMA["properties"]["title"]["pattern"]
 _UTF8_TEXT_PATTERN = "^[^\\u0000]*$"
 
-# Only `date-time` is asserted, with the same strict parser the GraphQL scalar uses.
-_FORMATS = FormatChecker(formats=())
-_FORMATS.checks("date-time")(rfc3339.is_valid)
-
 
 def _standalone(schema: dict[str, Any]) -> dict[str, Any]:
     """The request schema with the components its references point into."""
@@ -44,7 +43,22 @@ def _utf8_only(value: Any) -> Any:
     return _UTF8_TEXT_PATTERN if value == _TEXT_PATTERN else value
 
 
-request_validator = Draft202012Validator(_standalone(REQUEST_SCHEMA), format_checker=_FORMATS)
+@functools.cache
+def request_validator() -> "Draft202012Validator":
+    """jsonschema's validator of request bodies, the one that explains a refusal.
+
+    Built on first use: importing jsonschema imports every optional format package it
+    finds (rfc3987-syntax alone builds a grammar for a second), which each worker would
+    otherwise pay before serving, for a refusal it may never send.
+    """
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    # Only `date-time` is asserted, with the same strict parser the GraphQL scalar uses.
+    formats = FormatChecker(formats=())
+    formats.checks("date-time")(rfc3339.is_valid)
+    return Draft202012Validator(_standalone(REQUEST_SCHEMA), format_checker=formats)
+
+
 # The same schema and format check compiled by jsonschema-rs, which answers "valid?" in
 # a tenth of the time; jsonschema's errors still explain a refusal. They agree on every
 # body (tests/unit/test_contract.py).
@@ -55,10 +69,10 @@ request_gate = jsonschema_rs.Draft202012Validator(
 )
 
 
-def request_errors(body: object) -> list[ValidationError]:
+def request_errors(body: object) -> list["ValidationError"]:
     """Why `body` breaks the request schema; empty when it does not."""
     # jsonschema-rs reads strings as UTF-8: a lone surrogate is jsonschema's to judge.
     with contextlib.suppress(UnicodeEncodeError):
         if request_gate.is_valid(body):
             return []
-    return list(request_validator.iter_errors(body))
+    return list(request_validator().iter_errors(body))
