@@ -2,8 +2,9 @@
 
 Each race runs twice: through the in-process ASGI app, and against a real
 `live-sessions serve --workers 4` subprocess on a free 127.0.0.1 port, where the
-requests land on different processes. The guarantee comes from the database (a
-conditional UPDATE and the registration primary key), so both must hold exactly.
+requests land on different processes. The guarantee comes from the database (the
+session's row lock, `SELECT ... FOR UPDATE` on PostgreSQL and `BEGIN IMMEDIATE` on
+SQLite, and the registration primary key), so both must hold exactly.
 """
 
 import asyncio

@@ -36,7 +36,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         shutil.which(CHROMIUM) is None,
-        reason="needs Debian's chromium (apt-get install chromium); .ci/run installs it",
+        reason="needs /usr/bin/chromium: run scripts/bootstrap --browser (.ci/run does)",
     ),
 ]
 
