@@ -1,8 +1,14 @@
-"""The async engine, its per-engine connection settings, and transaction scopes."""
+"""The async engine, its per-engine connection settings, and transaction scopes.
+
+A write transaction also carries the changes its code records (`record_change`) to
+whatever consumers the app wired at start: some run inside the transaction, just before
+it commits (the PostgreSQL outbox), others after it committed (this process's live
+updates). This module knows nothing of what a change is or who consumes it.
+"""
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,11 +19,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.deadline import committing
-from app.live.events import SessionEvent, pending
-from app.live.postgres import write_outbox
 from app.metrics import DB_STATEMENTS
 
 _BEGIN_MODE = "sqlite_begin"
+_CHANGES = "live_sessions_changes"  # key in AsyncSession.info
+
+# Consumers of a transaction's recorded changes, in the order they were recorded.
+BeforeCommit = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+AfterCommit = Callable[[list[Any]], None]
+
+
+def record_change(s: AsyncSession, change: object) -> None:
+    """Hand `change` to the transaction's consumers (see the module docstring)."""
+    s.info.setdefault(_CHANGES, []).append(change)
+
+
+def _recorded(s: AsyncSession) -> list[Any]:
+    changes: list[Any] = s.info.pop(_CHANGES, [])
+    return changes
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -97,15 +116,14 @@ class Database:
         self,
         engine: AsyncEngine,
         *,
-        on_commit: Callable[[list[SessionEvent]], None] | None = None,
-        outbox_channel: str | None = None,
+        before_commit: Sequence[BeforeCommit] = (),
+        after_commit: Sequence[AfterCommit] = (),
     ) -> None:
-        """`on_commit` gets each transaction's change events once it has committed;
-        with `outbox_channel` (PostgreSQL) they are also written and NOTIFYed inside it.
-        """
+        """Each transaction's recorded changes go to `before_commit` consumers inside it,
+        and to `after_commit` consumers once it has committed."""
         self.engine = engine
-        self._on_commit = on_commit
-        self._outbox_channel = outbox_channel
+        self._before_commit = tuple(before_commit)
+        self._after_commit = tuple(after_commit)
         # SQLite has one writer at a time; writers of this process queue here instead of
         # polling the file lock (busy_timeout sleeps, which make the latency tail). Only a
         # courtesy: BEGIN IMMEDIATE still serializes writers across processes.
@@ -129,16 +147,18 @@ class Database:
             transaction = await session.begin()
             try:
                 yield session
-                events = pending(session)
-                if events and self._outbox_channel is not None:
-                    await write_outbox(session, events, self._outbox_channel)
+                changes = _recorded(session)
+                if changes:
+                    for consume in self._before_commit:
+                        await consume(session, changes)
             except BaseException:
                 await transaction.rollback()
                 raise
             async with committing(final=final):
                 await transaction.commit()
-        if events and self._on_commit is not None:
-            self._on_commit(events)
+        if changes:
+            for publish in self._after_commit:
+                publish(changes)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -166,7 +166,12 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self.reading_head = True
         self.head_bytes = 0
-        if self.cycle.response_complete and not self.transport.is_closing():
+        # No cycle: the request was a WebSocket upgrade, and the connection is no longer ours.
+        if (
+            self.cycle is not None
+            and self.cycle.response_complete
+            and not self.transport.is_closing()
+        ):
             self.waiting.add(self)
 
     def on_response_complete(self) -> None:

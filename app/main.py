@@ -1,5 +1,6 @@
 """The ASGI application: `create_app(settings)` builds it; `app` is the default one."""
 
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ from app.errors_http import error_response, http_error
 from app.health import migration_head
 from app.heap import freeze_startup_heap
 from app.live.broker import Broker
-from app.live.postgres import PostgresRelay, channel_for
+from app.live.postgres import PostgresRelay, channel_for, write_outbox
 from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
 from app.openapi import openapi_document
 from app.schema import LiveSessionsSchema, build_schema
@@ -125,9 +126,11 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
         relay: PostgresRelay | None = None
         if settings.is_sqlite:
             # One process: events go straight from the committing request to subscribers.
-            db = Database(create_engine(settings), on_commit=broker.publish)
+            db = Database(create_engine(settings), after_commit=[broker.publish])
         else:
-            db = Database(create_engine(settings), outbox_channel=channel_for(settings))
+            # Every process: events reach subscribers through the outbox and the relay.
+            outbox = functools.partial(write_outbox, channel=channel_for(settings))
+            db = Database(create_engine(settings), before_commit=[outbox])
             relay = PostgresRelay(settings, broker, db.engine)
             await relay.start()
         if serving:

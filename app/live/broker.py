@@ -3,7 +3,7 @@
 import asyncio
 from collections import defaultdict
 
-from app.live.events import SessionEvent
+from app.events import SessionEvent
 
 
 class Overflow:

@@ -7,62 +7,21 @@ versions (a lost or reordered event) re-reads the subscriber's own place once.
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
 
 from app.auth import Caller
 from app.db import Database
-from app.errors import NotFound
 from app.live.broker import Broker, Overflow
-from app.live.events import SessionEvent
-from app.models import Registration, RegistrationStatus
-from app.resolvers.views import SessionView, load_view, require_session_id
+from app.resolvers.views import Place, SessionView, load_view_and_place, require_session_id
 from app.snapshots import restore
-
-WAITLISTED = RegistrationStatus.WAITLISTED
 
 
 class SubscriberTooSlow(Exception):
     """The subscriber fell further behind than its queue allows."""
 
 
-@dataclass(frozen=True)
-class Place:
-    """Where the subscriber stands in the session."""
-
-    status: RegistrationStatus | None = None
-    ticket: int | None = None
-    position: int | None = None
-
-    def after(self, event: SessionEvent, me: str) -> "Place":
-        place = self
-        for change in event.changes:
-            if change.user == me:
-                waiting = change.after == WAITLISTED
-                place = Place(
-                    change.after,
-                    change.ticket if waiting else None,
-                    event.session["waitlist_count"] if waiting else None,
-                )
-            elif (
-                change.before == WAITLISTED
-                and place.status == WAITLISTED
-                and place.ticket is not None
-                and place.position is not None
-                and change.ticket is not None
-                and change.ticket < place.ticket
-            ):
-                place = replace(place, position=place.position - 1)  # someone ahead left
-        return place
-
-
 async def _current(db: Database, session_id: str, user_id: str) -> tuple[SessionView, Place]:
     async with db.read() as s:
-        view = await load_view(s, session_id, user_id)
-        if view is None:
-            raise NotFound(f"no session has the id '{session_id}'")
-        mine = await s.get(Registration, (session_id, user_id))
-    ticket = mine.ticket if mine is not None else None
-    return view, Place(view.registration, ticket, view.waitlist_position)
+        return await load_view_and_place(s, session_id, user_id)
 
 
 async def follow(

@@ -22,8 +22,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.events import SessionEvent
 from app.live.broker import Broker
-from app.live.events import SessionEvent
 from app.models import SessionEventRecord
 
 logger = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.auth import SCOPE_REGISTRATIONS_WRITE, Caller
 from app.db import Database
 from app.errors import NotFound, RegistrationClosed, SessionFull
-from app.live.events import PlaceChange, touch
+from app.events import PlaceChange, touch
 from app.models import Registration, RegistrationStatus, Session, SessionStatus
-from app.resolvers.clock import now
+from app.resolvers import clock
 from app.resolvers.views import REGISTRATIONS, SessionView, require_session_id, require_view
 
 OPEN_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
@@ -55,7 +55,7 @@ async def register_for_session(db: Database, caller: Caller, session_id: str) ->
             session.waitlist_count += 1
         else:
             raise SessionFull(f"all {session.max_participants} seats are taken")
-        at = now()
+        at = clock.now()
         s.add(
             Registration(
                 session_id=canonical,
@@ -89,7 +89,7 @@ async def unregister_from_session(db: Database, caller: Caller, session_id: str)
             session.waitlist_count -= 1  # everyone behind moves up: places are ranks
         left = PlaceChange(caller.sub, place.status, None, place.ticket)
         promoted = await promote(s, session)
-        touch(s, session, now(), (left, *promoted))
+        touch(s, session, clock.now(), (left, *promoted))
         await s.flush()
         return await require_view(s, canonical, caller.sub)
 

@@ -17,11 +17,11 @@ from sqlmodel.sql.expression import Select
 from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
 from app.errors import BadUserInput, InvalidTransition, NotFound
-from app.live.events import PlaceChange, touch
+from app.events import PlaceChange, touch
 from app.models import Session, SessionKind, SessionStatus
 from app.naming import api_name
 from app.resolvers import cursors, idempotency
-from app.resolvers.clock import now
+from app.resolvers import clock
 from app.resolvers.registrations import promote
 from app.resolvers.validation import (
     require_capacity,
@@ -159,7 +159,7 @@ async def create_session(
 ) -> SessionView:
     """Schedule a session; with an idempotency key, at most once per key and caller."""
     caller.require_scope(SCOPE_SESSIONS_WRITE)
-    created_at = now()
+    created_at = clock.now()
     session: SessionRecord = new_session_values(
         **_new_values(data),
         id=str(uuid.uuid4()),
@@ -306,7 +306,7 @@ async def _change(
     async with db.transaction() as s:
         session = await _owned_for_update(s, caller, session_id)
         _require_status(session, wanted, action)
-        at = now()
+        at = clock.now()
         changes = await apply(s, session, at)
         if changes is not None:
             touch(s, session, at, changes)

@@ -1,7 +1,7 @@
 """Reading sessions as one caller sees them, in a single statement."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias, cast
 
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from app.errors import NotFound
+from app.events import SessionEvent
 from app.models import Registration, RegistrationStatus, Session
 from app.snapshots import COLUMNS
 
@@ -143,3 +144,43 @@ async def require_view(s: AsyncSession, session_id: str, user_id: str) -> Sessio
     if view is None:
         raise NotFound(f"no session has the id '{session_id}'")
     return view
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one caller stands in a session, kept current from change events without a
+    query: the same answer `SELECT_VIEWS` computes, carried forward event by event."""
+
+    status: RegistrationStatus | None = None
+    ticket: int | None = None
+    position: int | None = None
+
+    def after(self, event: SessionEvent, me: str) -> "Place":
+        place = self
+        for change in event.changes:
+            if change.user == me:
+                waiting = change.after == RegistrationStatus.WAITLISTED
+                place = Place(
+                    change.after,
+                    change.ticket if waiting else None,
+                    event.session["waitlist_count"] if waiting else None,
+                )
+            elif (
+                change.before == RegistrationStatus.WAITLISTED
+                and place.status == RegistrationStatus.WAITLISTED
+                and place.ticket is not None
+                and place.position is not None
+                and change.ticket is not None
+                and change.ticket < place.ticket
+            ):
+                place = replace(place, position=place.position - 1)  # someone ahead left
+        return place
+
+
+async def load_view_and_place(
+    s: AsyncSession, session_id: str, user_id: str
+) -> tuple[SessionView, Place]:
+    view = await require_view(s, session_id, user_id)
+    mine = await s.get(Registration, (session_id, user_id))
+    ticket = mine.ticket if mine is not None else None
+    return view, Place(view.registration, ticket, view.waitlist_position)

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.resolvers import sessions as rules
+from app.resolvers import clock as service_clock
 from tests.api.test_graphql_sessions import GET, SESSION_FIELDS, create, error_of
 from tests.conftest import HOST, auth, graphql
 
@@ -47,7 +47,7 @@ T0 = datetime(2030, 6, 1, 18, 0, tzinfo=UTC)
 
 
 class Clock:
-    """Stands in for `app.resolvers.sessions.now`: the time is whatever the test sets."""
+    """Stands in for `app.resolvers.clock.now`: the time is whatever the test sets."""
 
     def __init__(self, at: datetime) -> None:
         self.at = at
@@ -63,7 +63,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock(T0)
-    monkeypatch.setattr(rules, "now", fake)
+    monkeypatch.setattr(service_clock, "now", fake)
     return fake
 
 
@@ -485,3 +485,18 @@ async def test_update_that_changes_something_moves_updated_at(
     assert instant(created["updatedAt"]) == T0
     assert instant(updated["updatedAt"]) == at
     assert updated["createdAt"] == created["createdAt"]
+
+
+async def test_a_frozen_clock_freezes_registrations_too(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    session_id = (await create(client))["id"]
+    at = clock.advance(minutes=7)
+
+    registered = await graphql(client, REGISTER, {"id": session_id}, headers=auth("member-1"))
+    read = await graphql(
+        client, "query($id: ID!) { session(id: $id) { updatedAt } }", {"id": session_id}
+    )
+
+    assert "errors" not in registered, registered
+    assert instant(read["data"]["session"]["updatedAt"]) == at

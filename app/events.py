@@ -1,4 +1,5 @@
-"""Session change events: recorded inside a transaction, published after it commits."""
+"""Session change events: recorded inside the transaction that makes the change, and
+handed by it to the consumers the app wired (app.db): live updates, the outbox."""
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -6,10 +7,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import record_change
 from app.models import RegistrationStatus, Session
 from app.snapshots import snapshot
-
-PENDING = "live_sessions_events"  # key in AsyncSession.info
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,4 @@ def touch(
     """
     session.version += 1
     session.updated_at = at
-    event = SessionEvent(session.id, session.version, snapshot(session), changes)
-    s.info.setdefault(PENDING, []).append(event)
-
-
-def pending(s: AsyncSession) -> list[SessionEvent]:
-    events: list[SessionEvent] = s.info.pop(PENDING, [])
-    return events
+    record_change(s, SessionEvent(session.id, session.version, snapshot(session), changes))
