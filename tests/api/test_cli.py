@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import jwt
 
-from tests.conftest import valid_body
+from tests.helpers import valid_body
 from tests.server import CLI, cli_env, running_server
 
 

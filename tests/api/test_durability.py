@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from app.config import Settings
 from app.db import create_engine
 from app.rest_compat import KEYS
-from tests.conftest import SECRET, auth, valid_body
 from tests.contract.reference import assert_session_body
+from tests.helpers import SECRET, auth, valid_body
 from tests.server import running_server, server_env
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from graphql import get_introspection_query
 
 from app.config import Settings
 from app.resolvers import sessions as rules
-from tests.conftest import SECRET, StatementLog, app_client, auth, graphql
+from tests.helpers import SECRET, StatementLog, app_client, auth, graphql
 
 
 def nested_type_query(levels: int) -> str:

@@ -15,13 +15,12 @@ import httpx
 import pytest
 from alembic import command
 from asgi_lifespan import LifespanManager
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.main import create_app
 from app.migrations import alembic_config
-from tests.conftest import POSTGRES_URL, SECRET, app_client, auth, graphql, valid_body
+from tests.helpers import POSTGRES_URL, SECRET, app_client, auth, graphql, samples, valid_body
 from tests.server import running_server, server_env
 from tests.tcp_proxy import TcpProxy
 
@@ -106,14 +105,6 @@ async def test_readyz_is_503_until_migrations_reach_head(
     assert behind.status_code == 503
     assert "revision 0001" in behind.json()["reason"]
     assert current.status_code == 200
-
-
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 async def test_metrics_count_routes_operations_and_pool(client: httpx.AsyncClient) -> None:

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import auth, token, valid_body
-from tests.server import running_server, server_env
+from tests.helpers import auth, token, valid_body
+from tests.server import Server, running_server, server_env
 from tests.ws_client import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, StalledSubscriber
 
 pytestmark = pytest.mark.slow
@@ -37,14 +37,8 @@ async def gql(client: httpx.AsyncClient, query: str, user: str, **variables: Any
 REGISTER = "mutation($id: ID!) { registerForSession(sessionId: $id) { id } }"
 
 
-@pytest.fixture
-def server(database_settings: dict[str, Any], tmp_path: Path) -> Any:
-    with running_server(tmp_path, server_env(database_settings)) as running:
-        yield running
-
-
 async def test_subscriber_gets_the_current_state_then_each_change_within_a_second(
-    server: Any,
+    server: Server,
 ) -> None:
     async with httpx.AsyncClient(base_url=server.url) as client:
         session_id = await create_session(client, max_participants=5)
@@ -71,7 +65,7 @@ async def test_subscriber_gets_the_current_state_then_each_change_within_a_secon
     assert (own["registeredCount"], own["isRegistered"], own["version"]) == (2, True, 3)
 
 
-async def test_every_kind_of_change_is_an_event(server: Any) -> None:
+async def test_every_kind_of_change_is_an_event(server: Server) -> None:
     async with httpx.AsyncClient(base_url=server.url) as client:
         session_id = await create_session(client)
         socket = await GraphQLSocket.open(server.url, token=token("watcher"))
@@ -104,7 +98,7 @@ async def test_every_kind_of_change_is_an_event(server: Any) -> None:
     assert events[2]["title"] == "new"
 
 
-async def test_the_legacy_graphql_ws_protocol_works_too(server: Any) -> None:
+async def test_the_legacy_graphql_ws_protocol_works_too(server: Server) -> None:
     async with httpx.AsyncClient(base_url=server.url) as client:
         session_id = await create_session(client)
         socket = await GraphQLSocket.open(server.url, token=token("old-apollo"), protocol=LEGACY_WS)
@@ -124,7 +118,7 @@ async def test_the_legacy_graphql_ws_protocol_works_too(server: Any) -> None:
     ids=["no token", "garbage", "wrong secret"],
 )
 async def test_connection_init_without_a_valid_token_closes_with_4403(
-    server: Any, bad_token: str | None
+    server: Server, bad_token: str | None
 ) -> None:
     socket = await GraphQLSocket.open(server.url, token=bad_token)
 
@@ -135,7 +129,7 @@ async def test_connection_init_without_a_valid_token_closes_with_4403(
     assert closed.value.rcvd.code == 4403
 
 
-async def test_subscribing_before_connection_init_closes_with_4401(server: Any) -> None:
+async def test_subscribing_before_connection_init_closes_with_4401(server: Server) -> None:
     import websockets
 
     connection = await websockets.connect(

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from app.rest_compat import KEYS
-from tests.conftest import auth, graphql, valid_body
 from tests.contract.reference import assert_session_body
+from tests.helpers import auth, graphql, valid_body
 
 Create = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 

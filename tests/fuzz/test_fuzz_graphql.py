@@ -42,7 +42,6 @@ from schemathesis.graphql import nodes
 from starlette.applications import Starlette
 
 from app.config import Settings
-from tests.conftest import app_client, auth
 from tests.fuzz.conftest import (
     BASE_URL,
     FUZZ_SCOPES,
@@ -57,6 +56,7 @@ from tests.fuzz.graphql_checks import (
     graphql_strict_json,
     no_graphql_server_error,
 )
+from tests.helpers import app_client, auth
 
 SCHEMA_FILE = Path(__file__).parents[2] / "schema.graphql"
 
