@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.contract.reference import assert_error_body, assert_session_body
+from tests.contract.reference import RESPONSE_FIELDS, assert_error_body, assert_session_body
 from tests.helpers import HOST, auth, post_session, token, valid_body
 
 
@@ -17,6 +17,7 @@ async def test_create_returns_201_with_every_contract_field(client: httpx.AsyncC
     assert response.status_code == 201
     body = response.json()
     assert_session_body(body)
+    assert list(body) == list(RESPONSE_FIELDS)  # the page's order
     assert uuid.UUID(body["id"]).version == 4
     assert body["host_id"] == HOST
     assert body["brand_id"] == "brand-1"
