@@ -207,9 +207,11 @@ async def test_expected_errors_are_not_logged_as_errors(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR):
-        await graphql(client, CREATE, {"input": session_input(title="")})
-        await graphql(client, "{ sessions { nope } }")
+        refused = await graphql(client, CREATE, {"input": session_input(title="")})
+        invalid = await graphql(client, "{ sessions { nope } }")
 
+    assert error_of(refused)["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error_of(invalid)["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
