@@ -10,7 +10,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,10 +95,19 @@ class _Verified:
 class TokenVerifier:
     """Verifies HS256 tokens; `alg: none` and every other algorithm are refused."""
 
-    def __init__(self, secret: str, *, audience: str | None, issuer: str | None) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        audience: str | None,
+        issuer: str | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`clock` (seconds since the epoch) decides when a token has expired; tests move it."""
         self._secret = secret
         self._audience = audience
         self._issuer = issuer
+        self._clock = clock
         required = ["exp", "sub"]
         if audience is not None:
             required.append("aud")
@@ -109,11 +118,11 @@ class TokenVerifier:
         # A client sends the same token with every request, and checking it again gives
         # the same caller until its `exp`: only tokens that passed are remembered, keyed
         # by the whole token, so a changed byte is a miss, and each entry goes at `exp`
-        # (PyJWT's rule too: valid while now < exp, on the same wall clock).
+        # (`_decode`'s rule too: valid while clock() < exp).
         self._verified: TLRUCache[str, _Verified] = TLRUCache(
             maxsize=VERIFIED_TOKENS,
             ttu=lambda _token, verified, _now: verified.expires,
-            timer=time.time,
+            timer=clock,
         )
 
     def verify(self, token: str) -> Caller:
@@ -149,7 +158,11 @@ class TokenVerifier:
         if not isinstance(sub, str) or not sub:
             raise Unauthenticated("the token's 'sub' must be a non-empty string")
         # PyJWT has checked that `exp` is a number and compares it as int() does.
-        return _Verified(Caller(sub=sub, scopes=_scopes(claims)), int(claims["exp"]))
+        expires = int(claims["exp"])
+        # PyJWT compares `exp` with its own wall clock, which a test cannot move.
+        if expires <= self._clock():
+            raise Unauthenticated("the token has expired")
+        return _Verified(Caller(sub=sub, scopes=_scopes(claims)), expires)
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:

@@ -1,31 +1,19 @@
 """Shared fixtures: a fresh database per test on each engine, the app over real ASGI HTTP."""
 
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
-import app.models  # noqa: F401 - registers the tables
-from app.auth import mint_token
 from app.config import Settings
-from app.db import create_engine
-from app.main import create_app
-from tests.server import running_server, server_env
-
-SECRET = "test-secret-that-is-long-enough-for-hs256"
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-HOST = "host-1"
-WRITER_SCOPES = ("sessions:write", "registrations:write")
+from tests.helpers import POSTGRES_URL, SECRET, StatementLog, app_client, create_tables
+from tests.server import Server, running_server, server_env
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -60,21 +48,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("engine_name", params)
 
 
-def token(
-    sub: str = HOST,
-    scopes: Iterable[str] = WRITER_SCOPES,
-    *,
-    secret: str = SECRET,
-    ttl: timedelta = timedelta(minutes=5),
-    **claims: Any,
-) -> str:
-    return mint_token(secret, sub=sub, scopes=scopes, ttl=ttl, **claims)
-
-
-def auth(sub: str = HOST, scopes: Iterable[str] = WRITER_SCOPES) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(sub, scopes)}"}
-
-
 @pytest.fixture
 async def database_settings(engine_name: str, tmp_path: Any) -> AsyncIterator[dict[str, Any]]:
     """Connection settings for an empty database that only this test sees."""
@@ -96,23 +69,6 @@ async def database_settings(engine_name: str, tmp_path: Any) -> AsyncIterator[di
 @pytest.fixture
 def settings(database_settings: dict[str, Any]) -> Settings:
     return Settings(auth_jwt_secret=SECRET, **database_settings)
-
-
-async def create_tables(settings: Settings) -> None:
-    """The tables, created directly for speed (test_migrations covers Alembic)."""
-    engine = create_engine(settings)
-    async with engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all)
-    await engine.dispose()
-
-
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for `create_app(settings)`, in process, lifespan running."""
-    async with LifespanManager(create_app(settings)) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
 
 
 @pytest.fixture(params=["app", "4 workers"])
@@ -146,56 +102,11 @@ async def client(schema_ready: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def graphql(
-    client: httpx.AsyncClient,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    *,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/graphql",
-        json={"query": query, "variables": variables or {}},
-        headers=auth() if headers is None else headers,
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def valid_body(**overrides: Any) -> dict[str, Any]:
-    """A REST request body exactly as the reference page describes it."""
-    body: dict[str, Any] = {
-        "host_id": HOST,
-        "brand_id": "brand-1",
-        "title": "Morning mobility",
-        "scheduled_at": "2030-06-01T10:00:00Z",
-        "max_participants": 50,
-    }
-    body.update(overrides)
-    return body
-
-
-class StatementLog:
-    """Every SQL statement the process sends while the fixture is active.
-
-    Reads of the event outbox are left out: on PostgreSQL the event relay makes them in
-    the background, whenever earlier writes' notifications arrive.
-    """
-
-    def __init__(self) -> None:
-        self.statements: list[tuple[str, Any]] = []
-
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "session_events" not in statement:
-            self.statements.append((statement, parameters))
-
-    def clear(self) -> None:
-        self.statements.clear()
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
+@pytest.fixture
+def server(database_settings: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
+    """A real `live-sessions serve` process on the test's database."""
+    with running_server(tmp_path, server_env(database_settings)) as running:
+        yield running
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from tests.helpers import SECRET
+
 CLI = [sys.executable, "-m", "app.cli"]
 
 # A worker is ready in about a second on an idle machine; on a busy
@@ -49,8 +51,6 @@ def cli_env(overrides: Mapping[str, str]) -> dict[str, str]:
 
 def server_env(database_settings: Mapping[str, str], **extra: str) -> dict[str, str]:
     """The environment for a server on the test's database (see conftest.database_settings)."""
-    from tests.conftest import SECRET
-
     env = {"DATABASE_URL": database_settings["database_url"], "AUTH_JWT_SECRET": SECRET, **extra}
     if "database_schema" in database_settings:
         env["DATABASE_SCHEMA"] = database_settings["database_schema"]

@@ -20,8 +20,7 @@ from app.errors import BadUserInput, InvalidTransition, NotFound
 from app.events import PlaceChange, touch
 from app.models import Session, SessionKind, SessionStatus
 from app.naming import api_name
-from app.resolvers import cursors, idempotency
-from app.resolvers import clock
+from app.resolvers import clock, cursors, idempotency
 from app.resolvers.registrations import promote
 from app.resolvers.validation import (
     require_capacity,

@@ -6,38 +6,35 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.db import create_engine
+from tests.helpers import throwaway_engine
 
 
 async def session_state(
     settings: Settings, session_id: str, engine: AsyncEngine | None = None
 ) -> dict[str, Any]:
     """Counters and rows of one session; pass `engine` to reuse one across calls."""
-    own_engine = engine is None
-    engine = engine or create_engine(settings)
-    try:
-        async with engine.connect() as connection:
-            session = (
-                await connection.execute(
-                    sa.text(
-                        "SELECT registered_count, waitlist_count, max_participants, status"
-                        " FROM sessions WHERE id = :id"
-                    ),
-                    {"id": session_id},
-                )
-            ).one()
-            rows = (
-                await connection.execute(
-                    sa.text(
-                        "SELECT user_id, status, ticket FROM registrations"
-                        " WHERE session_id = :id ORDER BY ticket, user_id"
-                    ),
-                    {"id": session_id},
-                )
-            ).all()
-    finally:
-        if own_engine:
-            await engine.dispose()
+    if engine is None:
+        async with throwaway_engine(settings) as own:
+            return await session_state(settings, session_id, own)
+    async with engine.connect() as connection:
+        session = (
+            await connection.execute(
+                sa.text(
+                    "SELECT registered_count, waitlist_count, max_participants, status"
+                    " FROM sessions WHERE id = :id"
+                ),
+                {"id": session_id},
+            )
+        ).one()
+        rows = (
+            await connection.execute(
+                sa.text(
+                    "SELECT user_id, status, ticket FROM registrations"
+                    " WHERE session_id = :id ORDER BY ticket, user_id"
+                ),
+                {"id": session_id},
+            )
+        ).all()
     registered = [row.user_id for row in rows if row.status == "registered"]
     waitlisted = [row for row in rows if row.status == "waitlisted"]
     return {

@@ -1,12 +1,17 @@
 """The README's first-run path: `serve` with no configuration, `token`, then a request."""
 
+import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import jwt
+from sqlmodel import SQLModel
 
-from tests.conftest import valid_body
+from app.config import Settings
+from app.health import migration_head
+from tests.helpers import SECRET, valid_body
 from tests.server import CLI, cli_env, running_server
 
 
@@ -42,8 +47,24 @@ def test_first_run_serves_with_a_generated_secret_and_cli_tokens(tmp_path: Path)
     assert claims["scope"] == "sessions:write"
 
 
+def sqlite_schema(path: Path) -> tuple[str, dict[str, str]]:
+    """The revision a SQLite file is stamped with, and the SQL of each of its tables."""
+    with closing(sqlite3.connect(path)) as connection:
+        [(revision,)] = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        tables = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        return revision, dict(tables.fetchall())
+
+
 def test_migrate_creates_the_schema_and_is_repeatable(tmp_path: Path) -> None:
+    database = tmp_path / "live-sessions.db"
+    settings = Settings(auth_jwt_secret=SECRET, database_url=f"sqlite+aiosqlite:///{database}")
+
     run_cli(tmp_path, "migrate")
+    revision, tables = sqlite_schema(database)
     run_cli(tmp_path, "migrate")
 
-    assert (tmp_path / "live-sessions.db").exists()
+    assert revision == migration_head(settings)
+    assert set(tables) == {*SQLModel.metadata.tables, "alembic_version"}
+    assert sqlite_schema(database) == (revision, tables)

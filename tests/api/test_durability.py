@@ -13,19 +13,20 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 
 from app.config import Settings
-from app.db import create_engine
-from app.rest_compat import KEYS
-from tests.conftest import SECRET, auth, valid_body
-from tests.contract.reference import assert_session_body
+from app.db import Database
+from app.models import Session
+from app.snapshots import snapshot
+from tests.contract.reference import RESPONSE_FIELDS, assert_session_body
+from tests.helpers import GET, SECRET, auth, throwaway_engine, valid_body
 from tests.server import running_server, server_env
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 8
 KILL_AFTER = 120  # acknowledged creates
-FIELDS = " ".join(KEYS.values())
 
 
 async def create_until_killed(base_url: str, kill: Any) -> dict[str, dict[str, Any]]:
@@ -70,15 +71,12 @@ async def test_sigkill_loses_no_acknowledged_create(
             for key, body in acknowledged.items():
                 response = await client.post(
                     "/graphql",
-                    json={
-                        "query": f"query($id: ID!) {{ session(id: $id) {{ {FIELDS} }} }}",
-                        "variables": {"id": body["id"]},
-                    },
+                    json={"query": GET, "variables": {"id": body["id"]}},
                     headers=auth(),
                 )
                 stored = response.json()["data"]["session"]
                 assert stored is not None, f"acknowledged create {key} was lost"
-                as_rest = {rest: stored[name] for rest, name in KEYS.items()}
+                as_rest = {rest: stored[name] for rest, name in RESPONSE_FIELDS.items()}
                 as_rest["kind"], as_rest["status"] = as_rest["kind"].lower(), "scheduled"
                 assert as_rest == body
 
@@ -99,23 +97,13 @@ async def test_sigkill_loses_no_acknowledged_create(
 async def stored_rows(
     settings: Settings,
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str | None]]]:
-    from sqlmodel import select
-
-    from app.db import Database
-    from app.models import Session
-    from app.snapshots import snapshot
-
-    db = Database(create_engine(settings))
-    try:
-        async with db.read() as s:
-            sessions = list((await s.exec(select(Session))).all())
-            key_rows = await s.exec(sa.text("SELECT key, state, session_id FROM idempotency_keys"))  # type: ignore[call-overload]
-            keys = {row[0]: (row[1], row[2]) for row in key_rows}
-    finally:
-        await db.dispose()
+    async with throwaway_engine(settings) as engine, Database(engine).read() as s:
+        sessions = list((await s.exec(select(Session))).all())
+        key_rows = await s.exec(sa.text("SELECT key, state, session_id FROM idempotency_keys"))  # type: ignore[call-overload]
+        keys = {row[0]: (row[1], row[2]) for row in key_rows}
     rows = []
     for session in sessions:
         data = snapshot(session)
         data["metadata"] = data.pop("meta")
-        rows.append({rest: data[rest] for rest in KEYS if rest in data})
+        rows.append({rest: data[rest] for rest in RESPONSE_FIELDS if rest in data})
     return rows, keys

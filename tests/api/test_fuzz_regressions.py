@@ -6,9 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_graphql_sessions import CREATE, session_input
-from tests.conftest import auth, graphql, valid_body
 from tests.contract.reference import assert_error_body
+from tests.helpers import CREATE, auth, graphql, session_input, valid_body
 
 
 def bad_input(body: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from app.graphql_http import BAD_REQUEST
-from tests.conftest import auth, token, valid_body
 from tests.contract.reference import assert_error_body
+from tests.helpers import auth, token, valid_body
 from tests.server import running_server, server_env
 
 JSON = {"Content-Type": "application/json"}

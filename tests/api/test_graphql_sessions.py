@@ -1,23 +1,25 @@
 """createSession, session(id) and sessions(...) over POST /graphql."""
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from app.resolvers import sessions as rules
-from tests.conftest import HOST, auth, graphql
+from tests.helpers import (
+    CREATE,
+    GET,
+    HOST,
+    auth,
+    create,
+    error_of,
+    graphql,
+    session_input,
+    token,
+)
 
-SESSION_FIELDS = """
-  id hostId brandId title kind category scheduledAt startedAt endedAt status streamCallId
-  maxParticipants durationMinutes recordingUrl metadata createdAt updatedAt registeredCount
-  isRegistered
-"""
-CREATE = f"""
-mutation Create($input: CreateSessionInput!) {{ createSession(input: $input) {{ {SESSION_FIELDS} }} }}
-"""
-GET = f"query Get($id: ID!) {{ session(id: $id) {{ {SESSION_FIELDS} }} }}"
 LIST = """
 query List($filter: SessionFilter, $first: Int!, $after: String) {
   sessions(filter: $filter, first: $first, after: $after) {
@@ -27,31 +29,6 @@ query List($filter: SessionFilter, $first: Int!, $after: String) {
   }
 }
 """
-
-
-def session_input(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "hostId": HOST,
-        "brandId": "brand-1",
-        "title": "Evening yoga",
-        "scheduledAt": "2030-06-01T18:00:00Z",
-        "maxParticipants": 20,
-    }
-    data.update(overrides)
-    return data
-
-
-async def create(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    body = await graphql(client, CREATE, {"input": session_input(**overrides)})
-    assert "errors" not in body, body
-    session: dict[str, Any] = body["data"]["createSession"]
-    return session
-
-
-def error_of(body: dict[str, Any]) -> dict[str, Any]:
-    assert body.get("errors"), body
-    error: dict[str, Any] = body["errors"][0]
-    return error
 
 
 async def test_create_returns_the_new_session_with_defaults(client: httpx.AsyncClient) -> None:
@@ -110,10 +87,6 @@ async def test_every_operation_needs_a_token(client: httpx.AsyncClient, query: s
 
 
 async def test_expired_token_is_unauthenticated(client: httpx.AsyncClient) -> None:
-    from datetime import timedelta
-
-    from tests.conftest import token
-
     expired = token(ttl=timedelta(seconds=-60))
 
     body = await graphql(client, GET, {"id": "x"}, headers={"Authorization": f"Bearer {expired}"})
@@ -234,9 +207,11 @@ async def test_expected_errors_are_not_logged_as_errors(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR):
-        await graphql(client, CREATE, {"input": session_input(title="")})
-        await graphql(client, "{ sessions { nope } }")
+        refused = await graphql(client, CREATE, {"input": session_input(title="")})
+        invalid = await graphql(client, "{ sessions { nope } }")
 
+    assert error_of(refused)["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error_of(invalid)["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 

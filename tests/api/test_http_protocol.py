@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth
+from tests.helpers import auth
 from tests.server import Server, running_server, server_env
 
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: test\r\n"

@@ -6,13 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from app.config import Settings
-from app.db import create_engine
 from app.resolvers import idempotency
-from tests.conftest import HOST, auth, graphql, valid_body
 from tests.contract.reference import assert_error_body, assert_session_body
+from tests.helpers import HOST, auth, graphql, post_session, sql, valid_body
 
 COUNT = "query($f: SessionFilter) { sessions(filter: $f) { totalCount } }"
 
@@ -23,7 +21,7 @@ async def post(
     headers = auth(sub, ["sessions:write", "sessions:admin"])
     if key is not None:
         headers["Idempotency-Key"] = key
-    return await client.post("/v1/sessions", json=body, headers=headers)
+    return await post_session(client, body, headers)
 
 
 async def sessions_titled(client: httpx.AsyncClient, title: str) -> int:
@@ -32,16 +30,6 @@ async def sessions_titled(client: httpx.AsyncClient, title: str) -> int:
     # Titles are unique per test, so count through a listing of this brand.
     listing = await graphql(client, "{ sessions(first: 100) { edges { node { title } } } }")
     return sum(edge["node"]["title"] == title for edge in listing["data"]["sessions"]["edges"])
-
-
-async def sql(settings: Settings, statement: str, **params: Any) -> list[Any]:
-    engine = create_engine(settings)
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(sa.text(statement), params)
-            return list(result) if result.returns_rows else []
-    finally:
-        await engine.dispose()
 
 
 async def test_same_key_and_body_returns_the_original_201_and_creates_nothing(

@@ -12,7 +12,7 @@ import pytest
 from graphql import GraphQLInputObjectType, build_schema
 
 from app.schema import sdl
-from tests.conftest import HOST, auth, graphql
+from tests.helpers import HOST, auth, graphql
 
 CREATE = (
     "mutation($input: CreateSessionInput!, $key: String) {"

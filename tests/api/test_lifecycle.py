@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from app.resolvers import clock as service_clock
-from tests.api.test_graphql_sessions import GET, SESSION_FIELDS, create, error_of
-from tests.conftest import HOST, auth, graphql
+from tests.helpers import GET, HOST, SESSION_FIELDS, auth, create, error_of, graphql, register
 
 START = f"""
 mutation Start($id: ID!, $streamCallId: String) {{
@@ -27,7 +26,6 @@ mutation Update($id: ID!, $input: UpdateSessionInput!) {{
   updateSession(id: $id, input: $input) {{ {SESSION_FIELDS} }}
 }}
 """
-REGISTER = "mutation Register($id: ID!) { registerForSession(sessionId: $id) { registeredCount } }"
 
 # Each change, the field it answers in, the extra variables it takes, and the status it needs.
 ACTIONS: dict[str, tuple[str, str, dict[str, Any], str]] = {
@@ -408,15 +406,15 @@ async def test_invalid_update_is_bad_user_input_naming_the_field(
     assert await read(client, created["id"]) == created
 
 
-async def register(client: httpx.AsyncClient, session_id: str, members: int) -> None:
+async def register_members(client: httpx.AsyncClient, session_id: str, members: int) -> None:
     for n in range(1, members + 1):
-        body = await graphql(client, REGISTER, {"id": session_id}, headers=auth(f"member-{n}"))
+        body = await register(client, session_id, f"member-{n}")
         assert "errors" not in body, body
 
 
 async def test_capacity_cannot_drop_below_the_seats_taken(client: httpx.AsyncClient) -> None:
     created = await create(client, maxParticipants=5)
-    await register(client, created["id"], 3)
+    await register_members(client, created["id"], 3)
     before = await read(client, created["id"])
 
     body = await update(client, created["id"], {"maxParticipants": 2, "title": "Smaller"})
@@ -428,7 +426,7 @@ async def test_capacity_cannot_drop_below_the_seats_taken(client: httpx.AsyncCli
 
 async def test_capacity_may_equal_the_seats_taken(client: httpx.AsyncClient) -> None:
     created = await create(client, maxParticipants=5)
-    await register(client, created["id"], 3)
+    await register_members(client, created["id"], 3)
 
     body = await update(client, created["id"], {"maxParticipants": 3})
 
@@ -493,7 +491,7 @@ async def test_a_frozen_clock_freezes_registrations_too(
     session_id = (await create(client))["id"]
     at = clock.advance(minutes=7)
 
-    registered = await graphql(client, REGISTER, {"id": session_id}, headers=auth("member-1"))
+    registered = await register(client, session_id, "member-1")
     read = await graphql(
         client, "query($id: ID!) { session(id: $id) { updatedAt } }", {"id": session_id}
     )

@@ -5,10 +5,7 @@ from typing import Any
 import httpx
 
 from app.config import Settings
-from app.db import create_engine
-from tests.api.test_graphql_sessions import session_input
-from tests.api.test_registrations import register
-from tests.conftest import StatementLog, auth, graphql
+from tests.helpers import StatementLog, auth, graphql, register, session_input, throwaway_engine
 
 LIST = """
 query($filter: SessionFilter, $first: Int!) {
@@ -92,16 +89,12 @@ async def test_filtered_list_uses_the_brand_index(
 
 
 async def explain(settings: Settings, engine_name: str, sql: str, parameters: Any) -> str:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as connection:
-            if engine_name == "sqlite":
-                rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)
-                return "\n".join(str(row[-1]) for row in rows)
-            # The tables are tiny; make the planner show what it would do at scale.
-            await connection.exec_driver_sql("SET enable_seqscan = off")
-            raw: Any = (await connection.get_raw_connection()).driver_connection
-            rows = await raw.fetch(f"EXPLAIN {sql}", *parameters)
-            return "\n".join(row[0] for row in rows)
-    finally:
-        await engine.dispose()
+    async with throwaway_engine(settings) as engine, engine.connect() as connection:
+        if engine_name == "sqlite":
+            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)
+            return "\n".join(str(row[-1]) for row in rows)
+        # The tables are tiny; make the planner show what it would do at scale.
+        await connection.exec_driver_sql("SET enable_seqscan = off")
+        raw: Any = (await connection.get_raw_connection()).driver_connection
+        rows = await raw.fetch(f"EXPLAIN {sql}", *parameters)
+        return "\n".join(row[0] for row in rows)

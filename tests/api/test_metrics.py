@@ -7,8 +7,7 @@ import pytest
 
 from app.config import Settings
 from app.logs import RequestContextFilter
-from tests.api.test_operations import samples
-from tests.conftest import auth
+from tests.helpers import auth, samples
 
 NAMES = 5_000
 

@@ -15,13 +15,12 @@ import httpx
 import pytest
 from alembic import command
 from asgi_lifespan import LifespanManager
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.main import create_app
 from app.migrations import alembic_config
-from tests.conftest import POSTGRES_URL, SECRET, app_client, auth, graphql, valid_body
+from tests.helpers import POSTGRES_URL, SECRET, app_client, auth, graphql, samples, valid_body
 from tests.server import running_server, server_env
 from tests.tcp_proxy import TcpProxy
 
@@ -108,14 +107,6 @@ async def test_readyz_is_503_until_migrations_reach_head(
     assert current.status_code == 200
 
 
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
 async def test_metrics_count_routes_operations_and_pool(client: httpx.AsyncClient) -> None:
     def value(snapshot: dict[Any, float], name: str, **labels: str) -> float:
         return snapshot.get((name, frozenset(labels.items())), 0.0)
@@ -189,34 +180,43 @@ async def test_shutdown_lets_the_request_in_flight_finish(
     database_settings: dict[str, Any], tmp_path: Path
 ) -> None:
     body = json.dumps(valid_body()).encode()
-    half = len(body) // 2
-    first_half_sent = asyncio.Event()
-    terminated = asyncio.Event()
-
-    async def slow_body():  # the request is in flight when SIGTERM arrives
-        yield body[:half]
-        first_half_sent.set()
-        await terminated.wait()
-        await asyncio.sleep(0.5)
-        yield body[half:]
+    head = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in {
+            **auth(),
+            "Host": "127.0.0.1",
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            # The server answers 100 Continue when the app starts reading the body: from
+            # then on the request is in flight, with no guess at how long that takes.
+            "Expect": "100-continue",
+        }.items()
+    )
 
     with running_server(tmp_path, server_env(database_settings)) as server:
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            request = asyncio.create_task(
-                client.post(
-                    "/v1/sessions",
-                    content=slow_body(),
-                    headers={**auth(), "Content-Type": "application/json"},
-                )
-            )
-            await first_half_sent.wait()
-            await asyncio.sleep(0.3)
-            server.process.send_signal(signal.SIGTERM)
-            terminated.set()
-            response = await request
+        port = int(server.url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"POST /v1/sessions HTTP/1.1\r\n{head}\r\n".encode())
+        await writer.drain()
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        server.process.send_signal(signal.SIGTERM)
+        # uvicorn says this once it has begun shutting down with a request still open.
+        await asyncio.to_thread(
+            server.wait_for_log,
+            lambda record: str(record.get("message")).startswith(
+                "Waiting for connections to close"
+            ),
+            10,
+        )
+        writer.write(body)
+        await writer.drain()
+        response = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
         exit_code = await asyncio.to_thread(server.process.wait, 20)
 
-    assert response.status_code == 201, response.text
+    assert interim.startswith(b"HTTP/1.1 100 "), interim
+    status_line = response.split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 201 Created", response
     # uvicorn re-raises the signal once it has shut down cleanly.
     assert exit_code in (0, -signal.SIGTERM)
     messages = [record["message"] for record in server.log_records()]

@@ -13,9 +13,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import app.schema
 from app.config import Settings
-from tests.api.test_graphql_sessions import create
-from tests.api.test_registrations import register
-from tests.conftest import app_client, auth, graphql
+from tests.helpers import app_client, auth, create, graphql, register
 
 ALL_FIELDS = """
 id hostId brandId title kind category scheduledAt startedAt endedAt status streamCallId

@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 from app.config import Settings
-from app.db import create_engine
-from tests.api.test_graphql_sessions import create
-from tests.api.test_registrations import register, unregister
+from tests.helpers import create, register, seen_by, sql, unregister
 
 
 def processes_that_served(log_dir: Path) -> set[int]:
@@ -33,21 +30,13 @@ def processes_that_served(log_dir: Path) -> set[int]:
 
 
 async def registered_rows(settings: Settings, session_id: str) -> set[str]:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                sa.text("SELECT user_id FROM registrations WHERE session_id = :id"),
-                {"id": session_id},
-            )
-            return {row[0] for row in rows}
-    finally:
-        await engine.dispose()
+    rows = await sql(
+        settings, "SELECT user_id FROM registrations WHERE session_id = :id", id=session_id
+    )
+    return {row[0] for row in rows}
 
 
 async def registered_count(client: httpx.AsyncClient, session_id: str) -> int:
-    from tests.api.test_registrations import seen_by
-
     return int((await seen_by(client, session_id, "observer"))["registeredCount"])
 
 

@@ -1,35 +1,19 @@
 """registerForSession / unregisterFromSession: seats, idempotency, who sees what."""
 
-from typing import Any
-
 import httpx
 import pytest
 
-from tests.api.test_graphql_sessions import create, error_of
-from tests.conftest import auth, graphql
-
-FIELDS = "id registeredCount isRegistered maxParticipants updatedAt status"
-REGISTER = f"mutation($id: ID!) {{ registerForSession(sessionId: $id) {{ {FIELDS} }} }}"
-UNREGISTER = f"mutation($id: ID!) {{ unregisterFromSession(sessionId: $id) {{ {FIELDS} }} }}"
-GET = f"query($id: ID!) {{ session(id: $id) {{ {FIELDS} }} }}"
-
-
-async def register(
-    client: httpx.AsyncClient, session_id: str, user: str = "member-1"
-) -> dict[str, Any]:
-    return await graphql(client, REGISTER, {"id": session_id}, headers=auth(user))
-
-
-async def unregister(
-    client: httpx.AsyncClient, session_id: str, user: str = "member-1"
-) -> dict[str, Any]:
-    return await graphql(client, UNREGISTER, {"id": session_id}, headers=auth(user))
-
-
-async def seen_by(client: httpx.AsyncClient, session_id: str, user: str) -> dict[str, Any]:
-    body = await graphql(client, GET, {"id": session_id}, headers=auth(user))
-    session: dict[str, Any] = body["data"]["session"]
-    return session
+from tests.helpers import (
+    REGISTER,
+    UNREGISTER,
+    auth,
+    create,
+    error_of,
+    graphql,
+    register,
+    seen_by,
+    unregister,
+)
 
 
 async def test_registering_takes_a_seat(client: httpx.AsyncClient) -> None:

@@ -7,24 +7,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import HOST, auth, token, valid_body
-from tests.contract.reference import assert_error_body, assert_session_body
-
-
-async def post(
-    client: httpx.AsyncClient, body: Any, headers: dict[str, str] | None = None
-) -> httpx.Response:
-    return await client.post(
-        "/v1/sessions", json=body, headers=auth() if headers is None else headers
-    )
+from tests.contract.reference import RESPONSE_FIELDS, assert_error_body, assert_session_body
+from tests.helpers import HOST, auth, post_session, token, valid_body
 
 
 async def test_create_returns_201_with_every_contract_field(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body())
+    response = await post_session(client, valid_body())
 
     assert response.status_code == 201
     body = response.json()
     assert_session_body(body)
+    assert list(body) == list(RESPONSE_FIELDS)  # the page's order
     assert uuid.UUID(body["id"]).version == 4
     assert body["host_id"] == HOST
     assert body["brand_id"] == "brand-1"
@@ -51,7 +44,7 @@ async def test_create_returns_201_with_every_contract_field(client: httpx.AsyncC
 
 async def test_create_keeps_kind_and_metadata(client: httpx.AsyncClient) -> None:
     metadata = {"level": "beginner", "tags": ["yoga", "am"], "nested": {"ok": True, "n": 1.5}}
-    response = await post(client, valid_body(kind="office_hours", metadata=metadata))
+    response = await post_session(client, valid_body(kind="office_hours", metadata=metadata))
 
     assert response.status_code == 201
     assert response.json()["kind"] == "office_hours"
@@ -59,21 +52,21 @@ async def test_create_keeps_kind_and_metadata(client: httpx.AsyncClient) -> None
 
 
 async def test_scheduled_at_with_an_offset_is_returned_in_utc(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body(scheduled_at="2030-06-01T12:30:00.250+02:00"))
+    response = await post_session(client, valid_body(scheduled_at="2030-06-01T12:30:00.250+02:00"))
 
     assert response.status_code == 201
     assert response.json()["scheduled_at"] == "2030-06-01T10:30:00.250000Z"
 
 
 async def test_lower_case_t_and_z_are_accepted(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body(scheduled_at="2030-06-01t10:00:00z"))
+    response = await post_session(client, valid_body(scheduled_at="2030-06-01t10:00:00z"))
 
     assert response.status_code == 201
     assert response.json()["scheduled_at"] == "2030-06-01T10:00:00Z"
 
 
 async def test_integral_float_capacity_is_accepted_as_integer(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body(max_participants=128.0))
+    response = await post_session(client, valid_body(max_participants=128.0))
 
     assert response.status_code == 201
     assert response.json()["max_participants"] == 128
@@ -81,7 +74,7 @@ async def test_integral_float_capacity_is_accepted_as_integer(client: httpx.Asyn
 
 
 async def test_unknown_properties_are_ignored(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body(color="blue", category="yoga", status="ended"))
+    response = await post_session(client, valid_body(color="blue", category="yoga", status="ended"))
 
     assert response.status_code == 201
     body = response.json()
@@ -94,7 +87,7 @@ async def test_unknown_properties_are_ignored(client: httpx.AsyncClient) -> None
 async def test_admin_may_create_for_another_host(client: httpx.AsyncClient) -> None:
     headers = auth("admin-1", ["sessions:write", "sessions:admin"])
 
-    response = await post(client, valid_body(host_id="someone-else"), headers)
+    response = await post_session(client, valid_body(host_id="someone-else"), headers)
 
     assert response.status_code == 201
     assert response.json()["host_id"] == "someone-else"
@@ -141,7 +134,7 @@ INVALID_BODIES = {
 async def test_invalid_body_is_a_400_naming_the_field(
     client: httpx.AsyncClient, body: dict[str, Any], field: str
 ) -> None:
-    response = await post(client, body)
+    response = await post_session(client, body)
 
     assert response.status_code == 400
     assert_error_body(response.json(), "validation_error")
@@ -173,7 +166,7 @@ async def test_a_lone_surrogate_is_a_400_naming_the_field(
 
 
 async def test_every_problem_is_named(client: httpx.AsyncClient) -> None:
-    response = await post(client, {"title": "", "max_participants": 0})
+    response = await post_session(client, {"title": "", "max_participants": 0})
 
     message = response.json()["message"]
     for field in ("host_id", "brand_id", "title", "scheduled_at", "max_participants"):
@@ -209,7 +202,7 @@ async def test_body_that_is_not_a_json_object_is_a_400(
 
 
 async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body(), headers={})
+    response = await post_session(client, valid_body(), headers={})
 
     assert response.status_code == 401
     assert_error_body(response.json(), "unauthorized")
@@ -226,7 +219,7 @@ async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
     ids=["garbage", "basic scheme", "empty bearer", "wrong secret"],
 )
 async def test_bad_token_is_401(client: httpx.AsyncClient, header: str) -> None:
-    response = await post(client, valid_body(), headers={"Authorization": header})
+    response = await post_session(client, valid_body(), headers={"Authorization": header})
 
     assert response.status_code == 401
     assert_error_body(response.json(), "unauthorized")
@@ -241,14 +234,14 @@ async def test_401_comes_before_body_validation(client: httpx.AsyncClient) -> No
 
 
 async def test_missing_write_scope_is_403(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body(), headers=auth(HOST, ["registrations:write"]))
+    response = await post_session(client, valid_body(), headers=auth(HOST, ["registrations:write"]))
 
     assert response.status_code == 403
     assert_error_body(response.json(), "forbidden")
 
 
 async def test_creating_for_another_host_is_403(client: httpx.AsyncClient) -> None:
-    response = await post(client, valid_body(host_id="someone-else"))
+    response = await post_session(client, valid_body(host_id="someone-else"))
 
     assert response.status_code == 403
     assert_error_body(response.json(), "forbidden")
@@ -257,7 +250,7 @@ async def test_creating_for_another_host_is_403(client: httpx.AsyncClient) -> No
 async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
     body = valid_body(metadata={"blob": "x" * (1024 * 1024)})
 
-    response = await post(client, body)
+    response = await post_session(client, body)
 
     assert response.status_code == 413
     assert_error_body(response.json(), "payload_too_large")

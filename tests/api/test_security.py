@@ -12,9 +12,20 @@ import jwt
 import pytest
 
 from app.config import Settings
-from tests.api.test_graphql_sessions import CREATE, GET, session_input
-from tests.conftest import HOST, SECRET, WRITER_SCOPES, app_client, auth, graphql, token, valid_body
 from tests.contract.reference import assert_error_body
+from tests.helpers import (
+    CREATE,
+    GET,
+    HOST,
+    SECRET,
+    WRITER_SCOPES,
+    app_client,
+    auth,
+    graphql,
+    session_input,
+    token,
+    valid_body,
+)
 from tests.server import running_server, server_env
 
 

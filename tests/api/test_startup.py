@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import auth, valid_body
+from tests.helpers import auth, valid_body
 from tests.server import cli_env, running_server, server_env
 
 

@@ -12,11 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from app.config import Settings
-from app.db import create_engine
-from tests.conftest import auth, valid_body
+from tests.helpers import auth, post_session, sql, valid_body
 from tests.server import running_server, server_env
 
 CREATES = 300
@@ -26,17 +24,11 @@ CREATE = "mutation($input: CreateSessionInput!) { createSession(input: $input) {
 
 
 async def stored_titles(settings: Settings) -> set[str]:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(sa.text("SELECT title FROM sessions"))
-            return {row[0] for row in rows}
-    finally:
-        await engine.dispose()
+    return {row[0] for row in await sql(settings, "SELECT title FROM sessions")}
 
 
 async def create_over_rest(client: httpx.AsyncClient, title: str) -> str:
-    response = await client.post("/v1/sessions", json=valid_body(title=title), headers=auth())
+    response = await post_session(client, valid_body(title=title))
     if response.status_code == 201:
         return "created"
     body = response.json()

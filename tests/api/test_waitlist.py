@@ -8,8 +8,7 @@ import httpx
 
 from app.config import Settings
 from tests.api.invariants import assert_invariants, session_state
-from tests.api.test_graphql_sessions import create
-from tests.conftest import auth, graphql, valid_body
+from tests.helpers import auth, create, graphql, seen_by, valid_body
 
 FIELDS = """
   id registeredCount isRegistered waitlistEnabled waitlistCount registrationStatus
@@ -17,7 +16,6 @@ FIELDS = """
 """
 REGISTER = f"mutation($id: ID!) {{ registerForSession(sessionId: $id) {{ {FIELDS} }} }}"
 UNREGISTER = f"mutation($id: ID!) {{ unregisterFromSession(sessionId: $id) {{ {FIELDS} }} }}"
-GET = f"query($id: ID!) {{ session(id: $id) {{ {FIELDS} }} }}"
 UPDATE = f"""
 mutation($id: ID!, $input: UpdateSessionInput!) {{
   updateSession(id: $id, input: $input) {{ {FIELDS} }}
@@ -30,10 +28,6 @@ async def call(client: httpx.AsyncClient, query: str, session_id: str, user: str
     if body.get("errors"):
         return {"error": body["errors"][0]["extensions"]["code"]}
     return next(iter(body["data"].values()))  # type: ignore[no-any-return]
-
-
-async def seen_by(client: httpx.AsyncClient, session_id: str, user: str) -> dict[str, Any]:
-    return await call(client, GET, session_id, user)
 
 
 async def waitlisted_session(client: httpx.AsyncClient, seats: int = 2, waiting: int = 3) -> str:
@@ -49,7 +43,7 @@ async def test_rest_creates_keep_the_waitlist_off_and_the_contract_body(
     response = await client.post("/v1/sessions", json=valid_body(), headers=auth())
 
     assert "waitlist_enabled" not in response.json()
-    assert (await seen_by(client, response.json()["id"], "m0"))["waitlistEnabled"] is False
+    assert (await seen_by(client, response.json()["id"], "m0", FIELDS))["waitlistEnabled"] is False
 
 
 async def test_without_a_waitlist_a_full_session_says_session_full(
@@ -66,7 +60,7 @@ async def test_a_full_session_with_a_waitlist_queues_newcomers_in_order(
 ) -> None:
     session_id = await waitlisted_session(client, seats=2, waiting=3)
 
-    views = [await seen_by(client, session_id, f"m{index}") for index in range(6)]
+    views = [await seen_by(client, session_id, f"m{index}", FIELDS) for index in range(6)]
 
     assert [view["registrationStatus"] for view in views] == [
         "REGISTERED",
@@ -86,7 +80,7 @@ async def test_registering_again_while_waitlisted_changes_nothing(
     client: httpx.AsyncClient,
 ) -> None:
     session_id = await waitlisted_session(client, seats=1, waiting=2)
-    before = await seen_by(client, session_id, "m1")
+    before = await seen_by(client, session_id, "m1", FIELDS)
 
     again = await call(client, REGISTER, session_id, "m1")
 
@@ -100,10 +94,12 @@ async def test_a_freed_seat_goes_to_the_head_of_the_waitlist(client: httpx.Async
 
     assert (left["registeredCount"], left["waitlistCount"]) == (2, 2)
     assert left["registrationStatus"] == "NONE"
-    promoted = await seen_by(client, session_id, "m2")
+    promoted = await seen_by(client, session_id, "m2", FIELDS)
     assert (promoted["registrationStatus"], promoted["isRegistered"]) == ("REGISTERED", True)
     assert promoted["waitlistPosition"] is None
-    assert [(await seen_by(client, session_id, m))["waitlistPosition"] for m in ("m3", "m4")] == [
+    assert [
+        (await seen_by(client, session_id, m, FIELDS))["waitlistPosition"] for m in ("m3", "m4")
+    ] == [
         1,
         2,
     ]
@@ -115,10 +111,10 @@ async def test_leaving_the_waitlist_moves_everyone_behind_up(client: httpx.Async
     await call(client, UNREGISTER, session_id, "m2")
 
     positions = [
-        (await seen_by(client, session_id, f"m{i}"))["waitlistPosition"] for i in (1, 3, 4)
+        (await seen_by(client, session_id, f"m{i}", FIELDS))["waitlistPosition"] for i in (1, 3, 4)
     ]
     assert positions == [1, 2, 3]
-    assert (await seen_by(client, session_id, "m0"))["waitlistCount"] == 3
+    assert (await seen_by(client, session_id, "m0", FIELDS))["waitlistCount"] == 3
 
 
 async def test_raising_capacity_promotes_as_many_as_fit_in_order(
@@ -131,7 +127,7 @@ async def test_raising_capacity_promotes_as_many_as_fit_in_order(
     updated = body["data"]["updateSession"]
     assert (updated["registeredCount"], updated["waitlistCount"]) == (4, 2)
     statuses = [
-        (await seen_by(client, session_id, f"m{i}"))["registrationStatus"] for i in range(6)
+        (await seen_by(client, session_id, f"m{i}", FIELDS))["registrationStatus"] for i in range(6)
     ]
     assert statuses == ["REGISTERED"] * 4 + ["WAITLISTED"] * 2
 
@@ -147,8 +143,8 @@ async def test_turning_the_waitlist_off_keeps_who_waits_but_takes_no_one_new(
 
     assert newcomer == {"error": "SESSION_FULL"}
     # Those already waiting are still served, in order.
-    assert (await seen_by(client, session_id, "m1"))["registrationStatus"] == "REGISTERED"
-    assert (await seen_by(client, session_id, "m2"))["waitlistPosition"] == 1
+    assert (await seen_by(client, session_id, "m1", FIELDS))["registrationStatus"] == "REGISTERED"
+    assert (await seen_by(client, session_id, "m2", FIELDS))["waitlistPosition"] == 1
 
 
 async def test_ending_or_cancelling_closes_the_waitlist_for_the_record(
@@ -164,7 +160,7 @@ async def test_ending_or_cancelling_closes_the_waitlist_for_the_record(
 
     for session_id in (cancelled, ended):
         assert await call(client, UNREGISTER, session_id, "m0") == {"error": "REGISTRATION_CLOSED"}
-        waiting = await seen_by(client, session_id, "m1")
+        waiting = await seen_by(client, session_id, "m1", FIELDS)
         assert (waiting["registrationStatus"], waiting["waitlistPosition"]) == ("WAITLISTED", 1)
         assert await call(client, REGISTER, session_id, "new") == {"error": "REGISTRATION_CLOSED"}
 
@@ -214,7 +210,7 @@ async def test_workers_racing_300_registrations_and_100_departures_keep_the_inva
     # A departure that ran before its own registration left nothing behind, so the
     # member then registered; every other leaver is gone.
     assert len(remaining) >= 200
-    view = await seen_by(client, session["id"], "observer")
+    view = await seen_by(client, session["id"], "observer", FIELDS)
     assert view["registeredCount"] == 50
     assert view["waitlistCount"] == len(state["waitlist"])
     assert (await session_state(settings, session["id"]))["waitlist_count"] == len(

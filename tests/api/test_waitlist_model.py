@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Settings
 from app.db import create_engine
 from tests.api.invariants import assert_invariants
-from tests.conftest import app_client, auth, graphql
+from tests.helpers import app_client, auth, graphql
 
 MEMBERS = [f"m{index}" for index in range(7)]
 FIELDS = "registeredCount waitlistCount registrationStatus waitlistPosition"

@@ -7,16 +7,15 @@ with no internet. Playwright never downloads a browser here: it drives /usr/bin/
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright
 
-from tests.conftest import auth, token, valid_body
-from tests.server import Server, running_server, server_env
+from tests.helpers import auth, token, valid_body
+from tests.server import Server
 
 CHROMIUM = "/usr/bin/chromium"
 # DEMO_SCREENSHOT=docs/demo.png refreshes the README's picture.
@@ -39,12 +38,6 @@ pytestmark = [
         reason="needs /usr/bin/chromium: run scripts/bootstrap --browser (.ci/run does)",
     ),
 ]
-
-
-@pytest.fixture
-def server(database_settings: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
-    with running_server(tmp_path, server_env(database_settings)) as running:
-        yield running
 
 
 @pytest.fixture

@@ -9,6 +9,31 @@ from jsonschema import Draft202012Validator
 
 PAGE = Path(__file__).with_name("post-v1-sessions.txt")
 
+# The 201 body's fields as the page names them, in its order, each with the GraphQL field
+# that carries it. Spelled out rather than taken from the app, so a wrong mapping in the
+# app fails the contract tests instead of being repeated by them.
+RESPONSE_FIELDS = {
+    "id": "id",
+    "host_id": "hostId",
+    "brand_id": "brandId",
+    "title": "title",
+    "kind": "kind",
+    "category": "category",
+    "scheduled_at": "scheduledAt",
+    "started_at": "startedAt",
+    "ended_at": "endedAt",
+    "status": "status",
+    "stream_call_id": "streamCallId",
+    "max_participants": "maxParticipants",
+    "duration_minutes": "durationMinutes",
+    "recording_url": "recordingUrl",
+    "metadata": "metadata",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+    "registered_count": "registeredCount",
+    "is_registered": "isRegistered",
+}
+
 
 def _schemas() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     blocks = re.findall(r"^\{\n.*?^\}$", PAGE.read_text(), re.S | re.M)

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.conftest import auth, valid_body
+from tests.helpers import auth, valid_body
 
 # The response schema of tests/contract/post-v1-sessions.txt, as the page lists it.
 SEED_FIELDS = (

@@ -6,18 +6,15 @@ from typing import Any
 import httpx
 import pytest
 
-from app.rest_compat import KEYS
-from tests.conftest import auth, graphql, valid_body
-from tests.contract.reference import assert_session_body
+from tests.contract.reference import RESPONSE_FIELDS, RESPONSE_SCHEMA, assert_session_body
+from tests.helpers import CREATE, GET, graphql, post_session, valid_body
 
 Create = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-FIELDS = " ".join(KEYS.values())
 
 
 def rest_create(client: httpx.AsyncClient) -> Create:
     async def create(body: dict[str, Any]) -> dict[str, Any]:
-        response = await client.post("/v1/sessions", json=body, headers=auth())
+        response = await post_session(client, body)
         assert response.status_code == 201, response.text
         created: dict[str, Any] = response.json()
         return created
@@ -27,14 +24,10 @@ def rest_create(client: httpx.AsyncClient) -> Create:
 
 def graphql_create(client: httpx.AsyncClient) -> Create:
     async def create(body: dict[str, Any]) -> dict[str, Any]:
-        variables = {"input": {KEYS[key]: value for key, value in body.items()}}
+        variables = {"input": {RESPONSE_FIELDS[key]: value for key, value in body.items()}}
         if "kind" in body:
             variables["input"]["kind"] = body["kind"].upper()
-        result = await graphql(
-            client,
-            f"mutation($input: CreateSessionInput!) {{ createSession(input: $input) {{ {FIELDS} }} }}",
-            variables,
-        )
+        result = await graphql(client, CREATE, variables)
         assert "errors" not in result, result
         return _as_rest(result["data"]["createSession"])
 
@@ -42,9 +35,13 @@ def graphql_create(client: httpx.AsyncClient) -> Create:
 
 
 def _as_rest(session: dict[str, Any]) -> dict[str, Any]:
-    rest = {key: session[name] for key, name in KEYS.items()}
+    rest = {key: session[name] for key, name in RESPONSE_FIELDS.items()}
     rest["kind"], rest["status"] = rest["kind"].lower(), rest["status"].lower()
     return rest
+
+
+def test_the_fields_spelled_out_here_are_the_pages_in_its_order() -> None:
+    assert list(RESPONSE_FIELDS) == list(RESPONSE_SCHEMA["properties"])
 
 
 @pytest.fixture(params=["rest", "graphql"])
@@ -79,8 +76,6 @@ async def test_a_rest_created_session_reads_back_identically_over_graphql(
 ) -> None:
     created = await rest_create(client)(valid_body())
 
-    result = await graphql(
-        client, f"query($id: ID!) {{ session(id: $id) {{ {FIELDS} }} }}", {"id": created["id"]}
-    )
+    result = await graphql(client, GET, {"id": created["id"]})
 
     assert _as_rest(result["data"]["session"]) == created

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import create_tables, token
+from tests.helpers import create_tables, token
 
 # The fuzzing caller may create sessions for any host_id (sessions:admin), and register.
 FUZZ_SUB = "host-1"

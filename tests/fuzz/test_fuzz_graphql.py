@@ -17,8 +17,8 @@ values the SDL alone cannot rule out (an empty title). Both are left out. Instea
 
 - `no_graphql_server_error`: no HTTP 5xx, and no error whose `extensions.code` is
   INTERNAL_SERVER_ERROR (what the app turns every unexpected exception into);
-- `graphql_error_codes_documented`: every error carries a code the README documents
-  (spells in backticks);
+- `graphql_error_codes_documented`: every error carries a code of the app's vocabulary
+  (app.errors' classes and the codes the GraphQL layer gives);
 - `graphql_strict_json`: the body is JSON as RFC 8259 defines it (no NaN, no Infinity);
 - built-in `response_schema_conformance` (a GraphQL JSON object, no null in a non-null
   field).
@@ -42,7 +42,6 @@ from schemathesis.graphql import nodes
 from starlette.applications import Starlette
 
 from app.config import Settings
-from tests.conftest import app_client, auth
 from tests.fuzz.conftest import (
     BASE_URL,
     FUZZ_SCOPES,
@@ -57,6 +56,7 @@ from tests.fuzz.graphql_checks import (
     graphql_strict_json,
     no_graphql_server_error,
 )
+from tests.helpers import app_client, auth
 
 SCHEMA_FILE = Path(__file__).parents[2] / "schema.graphql"
 

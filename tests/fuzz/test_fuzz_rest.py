@@ -27,8 +27,8 @@ from starlette.applications import Starlette
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import SECRET
 from tests.fuzz.conftest import BASE_URL, FuzzStats, fuzz_config
+from tests.helpers import SECRET
 
 CHECKS = [
     not_a_server_error,

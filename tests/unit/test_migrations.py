@@ -10,17 +10,13 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from app.config import Settings
-from app.db import create_engine
 from app.migrations import alembic_config
+from tests.helpers import throwaway_engine
 
 
 async def _inspect(settings: Settings, look: Any) -> Any:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(look)
-    finally:
-        await engine.dispose()
+    async with throwaway_engine(settings) as engine, engine.connect() as connection:
+        return await connection.run_sync(look)
 
 
 def _tables(connection: sa.Connection) -> set[str]:
