@@ -50,3 +50,19 @@ async def committing(*, final: bool) -> AsyncIterator[None]:
     finally:
         if not final:
             timeout.reschedule(when)
+
+
+def current() -> asyncio.Timeout | None:
+    """The running operation's limit, to hand to work done on its behalf elsewhere."""
+    return _current.get()
+
+
+def lift(timeout: asyncio.Timeout | None) -> bool:
+    """Lift `timeout` because the operation's outcome is about to be written on its
+    behalf (another task commits it); False when it has run out already."""
+    if timeout is None:
+        return True
+    if timeout.expired():
+        return False
+    timeout.reschedule(None)
+    return True

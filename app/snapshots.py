@@ -45,6 +45,11 @@ def new_session_values(**given: Any) -> Any:
     return SessionValues(**defaults, **given)
 
 
+def values_of(session: Any) -> Any:
+    """A SessionValues copy of a session's current values (a model instance changes on)."""
+    return SessionValues(*[getattr(session, attribute) for _, attribute in COLUMNS])
+
+
 def columns_of(session: Any) -> dict[str, Any]:
     """The row to INSERT for a session (model instance or SessionValues)."""
     return {column: getattr(session, attribute) for column, attribute in COLUMNS}

@@ -12,16 +12,33 @@ Invariants, for every session:
     while SCHEDULED or LIVE: a free seat and a non-empty waitlist never coexist
 """
 
+import asyncio
+import contextlib
+import contextvars
+import copy
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import deadline
 from app.auth import SCOPE_REGISTRATIONS_WRITE, Caller
 from app.db import Database
-from app.errors import NotFound, RegistrationClosed, SessionFull
+from app.errors import DomainError, NotFound, RegistrationClosed, SessionFull
 from app.events import PlaceChange, touch
 from app.models import Registration, RegistrationStatus, Session, SessionStatus
 from app.resolvers import clock
-from app.resolvers.views import REGISTRATIONS, SessionView, require_session_id, require_view
+from app.resolvers.views import (
+    REGISTRATIONS,
+    REGISTRATIONS_TABLE,
+    SessionView,
+    require_session_id,
+    require_view,
+)
+from app.snapshots import values_of
 
 OPEN_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
 
@@ -37,13 +54,124 @@ async def lock_session(s: AsyncSession, session_id: str) -> Session:
 async def register_for_session(db: Database, caller: Caller, session_id: str) -> SessionView:
     caller.require_scope(SCOPE_REGISTRATIONS_WRITE)
     canonical = require_session_id(session_id)
-    async with db.transaction() as s:
-        session = await lock_session(s, canonical)
-        if await s.get(Registration, (canonical, caller.sub)) is not None:
-            return await require_view(s, canonical, caller.sub)  # already in: no change
+    return await _batches_of(db).register(canonical, caller.sub)
+
+
+# -- registrations for one session, combined ------------------------------------------
+#
+# When many members register for one session at once, each in a transaction of its own
+# would queue on the session's row lock and pay a commit each. Instead, in each process,
+# registrations for one session wait in a queue while a batch is being written; the
+# next batch takes them all (up to MAX_BATCH): one lock, one commit, and each member
+# seated or waitlisted in arrival order, with an event of their own. Across processes
+# the row lock still orders the batches, so the invariants stay the database's.
+
+MAX_BATCH = 200
+
+
+@dataclass(eq=False)
+class _Pending:
+    user: str
+    answer: asyncio.Future[SessionView]
+    # The caller's time limit: lifted when its registration is taken into a batch, so a
+    # TIMEOUT answer still means nothing was written for it.
+    limit: asyncio.Timeout | None = field(default_factory=deadline.current)
+
+
+class _Batches:
+    """The registrations of one Database's callers that wait for their session's batch."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._waiting: dict[str, list[_Pending]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def register(self, session_id: str, user: str) -> SessionView:
+        pending = _Pending(user, asyncio.get_running_loop().create_future())
+        queue = self._waiting.get(session_id)
+        if queue is None:
+            queue = self._waiting[session_id] = [pending]
+            # Batches run in a task of their own, outside every caller's limit and
+            # cancellation: a caller that gives up must not take its neighbours with it.
+            task = asyncio.create_task(self._drain(session_id), context=contextvars.Context())
+            self._tasks.add(task)  # the loop keeps only a weak reference
+            task.add_done_callback(self._tasks.discard)
+        else:
+            queue.append(pending)
+        try:
+            return await pending.answer
+        except asyncio.CancelledError:
+            # Still waiting (not taken into a batch): nothing will be written for it.
+            with contextlib.suppress(ValueError):
+                queue.remove(pending)
+            raise
+
+    async def _drain(self, session_id: str) -> None:
+        queue = self._waiting[session_id]
+        try:
+            while queue:
+                batch = queue[:MAX_BATCH]
+                del queue[:MAX_BATCH]
+                taken = [p for p in batch if not p.answer.done() and deadline.lift(p.limit)]
+                if taken:
+                    await self._write(session_id, taken)
+        finally:
+            del self._waiting[session_id]
+            for pending in queue:  # only when this task itself was cancelled (shutdown)
+                pending.answer.cancel()
+
+    async def _write(self, session_id: str, taken: list["_Pending"]) -> None:
+        try:
+            async with self._db.transaction() as s:
+                outcomes = await _seat(s, session_id, taken)
+        except Exception as error:
+            # The batch failed as a whole (the session is gone, the database is down).
+            for pending in taken:
+                if not pending.answer.done():
+                    # One instance each: a shared one would gather every traceback.
+                    pending.answer.set_exception(copy.copy(error))
+            return
+        except BaseException:
+            for pending in taken:
+                pending.answer.cancel()
+            raise
+        for pending, outcome in outcomes:
+            if pending.answer.done():
+                continue
+            if isinstance(outcome, DomainError):
+                pending.answer.set_exception(outcome)
+            else:
+                pending.answer.set_result(outcome)
+
+
+async def _seat(
+    s: AsyncSession, session_id: str, taken: list[_Pending]
+) -> list[tuple[_Pending, SessionView | DomainError]]:
+    """Seat or waitlist each member in order, in one transaction holding the lock."""
+    session = await lock_session(s, session_id)
+    users = list(dict.fromkeys(pending.user for pending in taken))
+    placed = set(
+        (
+            await s.exec(
+                select(REGISTRATIONS.user_id).where(
+                    REGISTRATIONS.session_id == session_id, REGISTRATIONS.user_id.in_(users)
+                )
+            )
+        ).all()
+    )
+    at = clock.now()
+    rows: list[dict[str, Any]] = []
+    outcomes: list[tuple[_Pending, SessionView | DomainError | None]] = []
+    for pending in taken:
+        if pending.user in placed:
+            outcomes.append((pending, None))  # already in: no change, read below
+            continue
         if session.status not in OPEN_STATUSES:
             closed = session.status.name
-            raise RegistrationClosed(f"the session is {closed}: registration is closed")
+            outcomes.append(
+                (pending, RegistrationClosed(f"the session is {closed}: registration is closed"))
+            )
+            continue
         ticket = None
         if session.registered_count < session.max_participants:
             status = RegistrationStatus.REGISTERED
@@ -54,20 +182,44 @@ async def register_for_session(db: Database, caller: Caller, session_id: str) ->
             ticket = session.waitlist_tickets
             session.waitlist_count += 1
         else:
-            raise SessionFull(f"all {session.max_participants} seats are taken")
-        at = clock.now()
-        s.add(
-            Registration(
-                session_id=canonical,
-                user_id=caller.sub,
-                created_at=at,
-                status=status,
-                ticket=ticket,
+            outcomes.append(
+                (pending, SessionFull(f"all {session.max_participants} seats are taken"))
             )
+            continue
+        placed.add(pending.user)
+        rows.append(
+            {
+                "session_id": session_id,
+                "user_id": pending.user,
+                "created_at": at,
+                "status": status,
+                "ticket": ticket,
+            }
         )
-        touch(s, session, at, (PlaceChange(caller.sub, None, status, ticket),))
-        await s.flush()
-        return await require_view(s, canonical, caller.sub)
+        touch(s, session, at, (PlaceChange(pending.user, None, status, ticket),))
+        # The answer is what was written: the newest ticket is the last place in line.
+        position = session.waitlist_count if ticket is not None else None
+        outcomes.append((pending, SessionView(values_of(session), status, position)))
+    if rows:
+        await s.exec(sa.insert(REGISTRATIONS_TABLE), params=rows)
+    await s.flush()
+    return [
+        (
+            pending,
+            outcome if outcome is not None else await require_view(s, session_id, pending.user),
+        )
+        for pending, outcome in outcomes
+    ]
+
+
+_BATCHES: "weakref.WeakKeyDictionary[Database, _Batches]" = weakref.WeakKeyDictionary()
+
+
+def _batches_of(db: Database) -> _Batches:
+    batches = _BATCHES.get(db)
+    if batches is None:
+        batches = _BATCHES[db] = _Batches(db)
+    return batches
 
 
 async def unregister_from_session(db: Database, caller: Caller, session_id: str) -> SessionView:
