@@ -31,9 +31,13 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
+
+from app.library_internals import (
+    FieldDetailsList,
+    GeneralExecutionContext,
+    GroupedFieldSet,
+    attribute_read_by,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +52,15 @@ _plans: "WeakKeyDictionary[GraphQLSchema, PlainFields]" = WeakKeyDictionary()
 
 
 def _plain(field: GraphQLField) -> PlainField | None:
-    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or field.args:
-        return None
-    # Strawberry marks the resolver it gives a field with no resolver and no extensions.
-    if (
-        not getattr(field.resolve, "_is_default", False)
-        or definition.default_resolver is not getattr
-    ):
+    attribute = attribute_read_by(field)
+    if attribute is None or field.args:
         return None
     nullable = not isinstance(field.type, GraphQLNonNull)
     named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
     if not is_leaf_type(named):
         return None
     leaf: GraphQLLeafType = named
-    return PlainField(definition.python_name, _serializer(leaf), nullable)
+    return PlainField(attribute, _serializer(leaf), nullable)
 
 
 def _serializer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
@@ -108,7 +106,7 @@ _GENERAL = object()
 _SIMPLE = frozenset({str, int, float, bool})
 
 
-class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldsExecutionContext(GeneralExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Middleware (a Strawberry extension with a `resolve` hook) wraps every resolver,
@@ -137,7 +135,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         source_value: Any,
         path: Path | None,
-        grouped_field_set: Any,
+        grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
         # An object whose selected fields are all plain (a list row, typically) is
@@ -165,7 +163,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self,
         parent_type: GraphQLObjectType,
         source: Any,
-        field_details_list: Any,
+        field_details_list: FieldDetailsList,
         path: Path,
         position_context: Any,
     ) -> Any:

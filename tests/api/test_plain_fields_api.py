@@ -9,10 +9,10 @@ general path; the JSON bodies must be identical.
 from typing import Any
 
 import pytest
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import app.schema
 from app.config import Settings
+from app.library_internals import GeneralExecutionContext
 from tests.api.test_graphql_sessions import create
 from tests.api.test_registrations import register
 from tests.conftest import app_client, auth, graphql
@@ -62,9 +62,7 @@ async def test_every_session_field_reads_the_same_on_both_paths(
         await register(client, full["id"], "member-1")  # waitlisted, place 1
 
     served = await _bodies(schema_ready, "member-1")
-    monkeypatch.setattr(
-        app.schema, "PlainFieldsExecutionContext", StrawberryGraphQLCoreExecutionContext
-    )
+    monkeypatch.setattr(app.schema, "PlainFieldsExecutionContext", GeneralExecutionContext)
     general = await _bodies(schema_ready, "member-1")
 
     assert served == general

@@ -17,9 +17,9 @@ import strawberry
 from graphql import GraphQLError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
+from app.library_internals import GeneralExecutionContext, graphql_core_schema
 from app.schema.execution import PlainFieldsExecutionContext, plain_fields
 from app.schema.scalars import SCALAR_MAP
 
@@ -189,7 +189,7 @@ def _schema(context_class: type[Any]) -> strawberry.Schema:
 
 
 PLAIN = _schema(PlainFieldsExecutionContext)
-GENERAL = _schema(StrawberryGraphQLCoreExecutionContext)
+GENERAL = _schema(GeneralExecutionContext)
 
 
 def _outcome(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]]]:
@@ -229,7 +229,7 @@ def test_plain_fields_match_the_general_path_for_any_value_and_selection(
 
 
 def test_only_fields_that_read_an_attribute_are_plain() -> None:
-    plans = plain_fields(PLAIN._schema)
+    plans = plain_fields(graphql_core_schema(PLAIN))
     assert set(plans["Item"]) == set(FIELDS)  # not `echo`: it has a resolver and arguments
     assert "Holder" not in plans  # lists and objects take the general path
 
