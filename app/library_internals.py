@@ -16,7 +16,9 @@ Shortcuts, and the tests that prove each equal to the library's own path
   graphql-core's `execute_fields(parent_type, source_value, path, grouped_field_set,
   position_context)` and `execute_field(parent_type, source, field_details_list, path,
   position_context)`, and on `attribute_read_by` below. Proven by
-  tests/unit/test_plain_fields.py::test_plain_fields_match_the_general_path_for_any_value_and_selection
+  tests/unit/test_plain_fields.py::test_plain_fields_match_the_general_path_for_any_value_and_selection,
+  tests/unit/test_plain_fields.py::test_a_field_with_a_permission_class_is_denied_as_on_the_general_path,
+  tests/unit/test_plain_fields.py::test_fields_with_an_extension_or_a_directive_read_as_on_the_general_path
   and tests/api/test_plain_fields_api.py::test_every_session_field_reads_the_same_on_both_paths.
 - Input objects built from a plan (app/schema/input_plans.py, `PlannedInput`):
   installed as a type's `from_input`, the hook Strawberry calls with the coerced value
@@ -70,13 +72,24 @@ def graphql_core_schema(schema: Schema) -> GraphQLSchema:
 
 
 def attribute_read_by(field: GraphQLField) -> str | None:
-    """The Python attribute Strawberry answers `field` with, when it marks the
-    field's resolver as its default one (`is_default_resolver`, the private `_is_default`)."""
+    """The Python attribute Strawberry answers `field` with, when that is all it does.
+
+    Strawberry marks a field's resolver as default (`is_default_resolver`, the private
+    `_is_default`) whenever the field has no resolver of its own, even when field
+    extensions or permission classes wrap it; reading the attribute then would skip
+    them. So the mark counts only with no extensions, no permission classes (which
+    Strawberry turns into an extension) and no directives: Strawberry itself ignores a
+    field's schema directives when reading it, but whatever acts on one acts through
+    the resolver, so a field carrying one is refused rather than judged.
+    """
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField):
         return None
     if (
         definition.base_resolver is not None
+        or definition.extensions
+        or definition.permission_classes
+        or definition.directives
         or definition.default_resolver is not getattr
         or field.resolve is None
         or not is_default_resolver(field.resolve)

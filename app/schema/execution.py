@@ -3,15 +3,17 @@
 Most of a list's cost is graphql-core completing fields one at a time: for each field it
 looks the definition up, builds a resolve-info object, calls Strawberry's default
 resolver (`getattr`), checks the value for awaitability and walks the type wrappers to
-the scalar's `serialize`. For a field with no resolver, no arguments, no extensions and a
-scalar or enum type, all of that reduces to "read the attribute, serialize it". That is
-what `PlainFieldsExecutionContext` does, field by field, and for an object whose selected
-fields are all plain (a list row, typically) in one loop. Every case it is not sure of
-(a null where the schema forbids one, an exception, an awaitable, a value `serialize`
-refuses) goes to the general path unchanged, which then produces exactly the result and
-error it always did. `tests/unit/test_plain_fields.py` (hypothesis, a schema built for
-the purpose) and `tests/api/test_plain_fields_api.py` (the served schema) compare the
-two paths.
+the scalar's `serialize`. For a field with no resolver, no arguments, no extensions, no
+permission classes, no directives and a scalar or enum type, all of that reduces to
+"read the attribute, serialize it" (`attribute_read_by` in app/library_internals.py
+tells those fields apart, once per schema). That is what `PlainFieldsExecutionContext`
+does, field by field, and for an object whose selected fields are all plain (a list row,
+typically) in one loop. Every case it is not sure of (a null where the schema forbids
+one, an exception, an awaitable, a value `serialize` refuses) goes to the general path
+unchanged, which then produces exactly the result and error it always did.
+`tests/unit/test_plain_fields.py` (hypothesis, a schema built for the purpose, and
+fields that a permission class or an extension guards) and
+`tests/api/test_plain_fields_api.py` (the served schema) compare the two paths.
 """
 
 import enum
