@@ -1,7 +1,10 @@
 """Everything the service takes from inside Strawberry and graphql-core, in one place.
 
-Checked against strawberry-graphql 0.341.2 and graphql-core 3.3.2 (`CHECKED`).
-Upgrading either library means reading each entry below against its new source.
+Checked against strawberry-graphql 0.341.2 and graphql-core 3.3.2. pyproject.toml
+allows only those minors (`CHECKED`), and tests/unit/test_library_internals.py fails
+when the installed versions, the bounds or constraints.txt's pins leave them, or when a
+module other than this one imports a private or unexported name. Upgrading either
+library means reading each entry below against its new source, then moving the bounds.
 
 Unexported means absent from the `__all__` of the module it comes from; private means
 an underscored name or attribute. Names from Strawberry's type machinery and schema
