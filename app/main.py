@@ -18,7 +18,6 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 
 from app import graphql_http, health, json_input, pages, rest_compat
 from app.auth import (
@@ -34,6 +33,7 @@ from app.db import Database, create_engine
 from app.errors_http import error_response, http_error
 from app.health import migration_head
 from app.heap import freeze_startup_heap
+from app.library_internals import ConnectionRejectionError
 from app.live.broker import Broker
 from app.live.postgres import PostgresRelay, channel_for, write_outbox
 from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware

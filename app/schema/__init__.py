@@ -13,12 +13,12 @@ from graphql.validation import (
 from strawberry import Schema
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.config import Settings
 from app.deadline import operation_deadline
+from app.library_internals import DEFAULT_ALLOWED_OPERATION_TYPES
 from app.metrics import OperationNames
 from app.naming import NAMES
 from app.schema.errors import log_unexpected, with_code

@@ -3,15 +3,17 @@
 Most of a list's cost is graphql-core completing fields one at a time: for each field it
 looks the definition up, builds a resolve-info object, calls Strawberry's default
 resolver (`getattr`), checks the value for awaitability and walks the type wrappers to
-the scalar's `serialize`. For a field with no resolver, no arguments, no extensions and a
-scalar or enum type, all of that reduces to "read the attribute, serialize it". That is
-what `PlainFieldsExecutionContext` does, field by field, and for an object whose selected
-fields are all plain (a list row, typically) in one loop. Every case it is not sure of
-(a null where the schema forbids one, an exception, an awaitable, a value `serialize`
-refuses) goes to the general path unchanged, which then produces exactly the result and
-error it always did. `tests/unit/test_plain_fields.py` (hypothesis, a schema built for
-the purpose) and `tests/api/test_plain_fields_api.py` (the served schema) compare the
-two paths.
+the scalar's `serialize`. For a field with no resolver, no arguments, no extensions, no
+permission classes, no directives and a scalar or enum type, all of that reduces to
+"read the attribute, serialize it" (`attribute_read_by` in app/library_internals.py
+tells those fields apart, once per schema). That is what `PlainFieldsExecutionContext`
+does, field by field, and for an object whose selected fields are all plain (a list row,
+typically) in one loop. Every case it is not sure of (a null where the schema forbids
+one, an exception, an awaitable, a value `serialize` refuses) goes to the general path
+unchanged, which then produces exactly the result and error it always did.
+`tests/unit/test_plain_fields.py` (hypothesis, a schema built for the purpose, and
+fields that a permission class or an extension guards) and
+`tests/api/test_plain_fields_api.py` (the served schema) compare the two paths.
 """
 
 import enum
@@ -31,9 +33,13 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
+
+from app.library_internals import (
+    FieldDetailsList,
+    GeneralExecutionContext,
+    GroupedFieldSet,
+    attribute_read_by,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +54,15 @@ _plans: "WeakKeyDictionary[GraphQLSchema, PlainFields]" = WeakKeyDictionary()
 
 
 def _plain(field: GraphQLField) -> PlainField | None:
-    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or field.args:
-        return None
-    # Strawberry marks the resolver it gives a field with no resolver and no extensions.
-    if (
-        not getattr(field.resolve, "_is_default", False)
-        or definition.default_resolver is not getattr
-    ):
+    attribute = attribute_read_by(field)
+    if attribute is None or field.args:
         return None
     nullable = not isinstance(field.type, GraphQLNonNull)
     named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
     if not is_leaf_type(named):
         return None
     leaf: GraphQLLeafType = named
-    return PlainField(definition.python_name, _serializer(leaf), nullable)
+    return PlainField(attribute, _serializer(leaf), nullable)
 
 
 def _serializer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
@@ -108,7 +108,7 @@ _GENERAL = object()
 _SIMPLE = frozenset({str, int, float, bool})
 
 
-class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldsExecutionContext(GeneralExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Middleware (a Strawberry extension with a `resolve` hook) wraps every resolver,
@@ -137,7 +137,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         source_value: Any,
         path: Path | None,
-        grouped_field_set: Any,
+        grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
         # An object whose selected fields are all plain (a list row, typically) is
@@ -165,7 +165,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self,
         parent_type: GraphQLObjectType,
         source: Any,
-        field_details_list: Any,
+        field_details_list: FieldDetailsList,
         path: Path,
         position_context: Any,
     ) -> Any:

@@ -16,6 +16,7 @@ from strawberry.types import ExecutionContext
 from app.auth import Caller
 from app.context import AppContext
 from app.errors import BadUserInput, Unauthenticated
+from app.library_internals import graphql_core_schema
 from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS, OPERATION_NAME, OperationNames
 from app.requests_context import note_graphql_operation
 from app.schema.errors import Phase, present
@@ -52,7 +53,7 @@ class OperationPolicy(SchemaExtension):
         try:
             context.context.caller  # noqa: B018 - raises when anonymous
             check_variable_lists(
-                context.schema._schema,
+                graphql_core_schema(context.schema),
                 context.graphql_document,
                 context.operation_name,
                 context.variables,

@@ -14,16 +14,18 @@ from collections.abc import Mapping
 from dataclasses import MISSING
 from typing import Any, NamedTuple
 
-from strawberry.relay.types import GlobalID
-from strawberry.scalars import is_scalar
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import (
+from strawberry.relay import GlobalID
+
+from app.library_internals import (
+    InputContext,
+    StrawberryEnumDefinition,
     StrawberryMaybe,
     StrawberryObjectDefinition,
     StrawberryOptional,
+    has_enum_definition,
     has_object_definition,
+    is_scalar,
 )
-from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 
 _PLANS_KEPT = 8
 

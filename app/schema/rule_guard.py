@@ -14,7 +14,8 @@ from typing import Any
 
 from graphql import GraphQLError, ValidationContext, ValidationRule
 from graphql.language import BREAK
-from graphql.language.visitor import EnterLeaveVisitor
+
+from app.library_internals import EnterLeaveVisitor
 
 logger = logging.getLogger("app.graphql")
 

@@ -9,10 +9,10 @@ general path; the JSON bodies must be identical.
 from typing import Any
 
 import pytest
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import app.schema
 from app.config import Settings
+from app.library_internals import GeneralExecutionContext
 from tests.helpers import app_client, auth, create, graphql, register
 
 ALL_FIELDS = """
@@ -60,9 +60,7 @@ async def test_every_session_field_reads_the_same_on_both_paths(
         await register(client, full["id"], "member-1")  # waitlisted, place 1
 
     served = await _bodies(schema_ready, "member-1")
-    monkeypatch.setattr(
-        app.schema, "PlainFieldsExecutionContext", StrawberryGraphQLCoreExecutionContext
-    )
+    monkeypatch.setattr(app.schema, "PlainFieldsExecutionContext", GeneralExecutionContext)
     general = await _bodies(schema_ready, "member-1")
 
     assert served == general

@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 from strawberry.extensions import max_aliases, query_depth_limiter
 
 from app.config import Settings
+from app.library_internals import graphql_core_schema
 from app.schema import build_schema
 from app.schema.limits import DocumentMeasurer, LimitExceeded, Limits, operation_limits_rule
 from app.schema.rule_guard import guard_all, guarded
 
-SCHEMA: GraphQLSchema = build_schema(Settings.model_construct())._schema
+SCHEMA: GraphQLSchema = graphql_core_schema(build_schema(Settings.model_construct()))
 DEFAULTS = Settings.model_construct()
 UNBOUNDED = Limits(
     max_depth=10**9, max_aliases=10**9, max_introspection_depth=10**9, max_cost=10**9

@@ -4,6 +4,9 @@ A small schema whose sources hold every kind of value a plain field can meet (go
 values, nulls where the schema forbids them, values `serialize` refuses, exceptions,
 awaitables, attributes that raise), queried with random selections, aliases, fragments
 and directives: data and errors (message, path, locations) must match field for field.
+A second schema holds fields Strawberry marks as having its default resolver although
+something else runs when they are read (a permission class that denies, an extension);
+none of them may take the shortcut.
 """
 
 import asyncio
@@ -17,10 +20,14 @@ import strawberry
 from graphql import GraphQLError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types import ExecutionResult
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission
+from strawberry.resolvers import is_default_resolver
+from strawberry.schema_directive import Location
+from strawberry.types import ExecutionResult, Info
 
-from app.schema.execution import PlainFieldsExecutionContext, plain_fields
+from app.library_internals import GeneralExecutionContext, graphql_core_schema
+from app.schema.execution import PlainField, PlainFieldsExecutionContext, plain_fields
 from app.schema.scalars import SCALAR_MAP
 
 
@@ -189,7 +196,7 @@ def _schema(context_class: type[Any]) -> strawberry.Schema:
 
 
 PLAIN = _schema(PlainFieldsExecutionContext)
-GENERAL = _schema(StrawberryGraphQLCoreExecutionContext)
+GENERAL = _schema(GeneralExecutionContext)
 
 
 def _outcome(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]]]:
@@ -229,7 +236,7 @@ def test_plain_fields_match_the_general_path_for_any_value_and_selection(
 
 
 def test_only_fields_that_read_an_attribute_are_plain() -> None:
-    plans = plain_fields(PLAIN._schema)
+    plans = plain_fields(graphql_core_schema(PLAIN))
     assert set(plans["Item"]) == set(FIELDS)  # not `echo`: it has a resolver and arguments
     assert "Holder" not in plans  # lists and objects take the general path
 
@@ -244,3 +251,99 @@ def test_a_refused_value_gives_the_general_paths_error(value: Any) -> None:
     assert data is None  # a non-null failure nulls the parent, and the parent is non-null
     assert errors
     assert all(error["path"][-1] == "count" for error in errors)
+
+
+class Deny(BasePermission):
+    message = "not for this caller"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Shout(FieldExtension):
+    def resolve(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        return next_(source, info, **kwargs).upper()
+
+
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION])
+class Tag:
+    name: str
+
+
+@strawberry.type
+class Guarded:
+    name: str
+    # No resolver of their own: Strawberry marks all three as default-resolved.
+    secret: str = strawberry.field(permission_classes=[Deny])
+    loud: str = strawberry.field(extensions=[Shout()])
+    tagged: str = strawberry.field(directives=[Tag(name="t")])
+
+
+@strawberry.type
+class GuardedQuery:
+    guarded: Guarded
+
+
+GUARDED = GuardedQuery(guarded=Guarded(name="n", secret="the secret", loud="quiet", tagged="t"))
+GUARDED_FIELDS = ["secret", "loud", "tagged"]
+
+
+def _guarded_schema(context_class: type[Any]) -> strawberry.Schema:
+    return strawberry.Schema(query=GuardedQuery, execution_context_class=context_class)
+
+
+GUARDED_PLAIN = _guarded_schema(PlainFieldsExecutionContext)
+GUARDED_GENERAL = _guarded_schema(GeneralExecutionContext)
+
+
+async def _guarded_outcome(schema: strawberry.Schema, query: str) -> tuple[Any, Any]:
+    return _outcome(await schema.execute(query, root_value=GUARDED))
+
+
+def test_fields_strawberry_marks_default_but_guards_are_not_plain() -> None:
+    graphql_schema = graphql_core_schema(GUARDED_PLAIN)
+    fields = graphql_schema.type_map["Guarded"].fields  # type: ignore[attr-defined]
+    # The mark alone, which the shortcut once trusted, would have let all of them in.
+    assert all(is_default_resolver(fields[name].resolve) for name in ["name", *GUARDED_FIELDS])
+    assert set(plain_fields(graphql_schema)["Guarded"]) == {"name"}
+
+
+# Alone, first, last and aliased: the whole-object loop and the field-by-field path.
+SECRET_SELECTIONS = ["secret", "secret name", "name secret", "n: name s: secret"]
+
+
+@pytest.mark.parametrize("selection", SECRET_SELECTIONS)
+async def test_a_field_with_a_permission_class_is_denied_as_on_the_general_path(
+    selection: str,
+) -> None:
+    query = f"{{ guarded {{ {selection} }} }}"
+    plain = await _guarded_outcome(GUARDED_PLAIN, query)
+    assert plain == await _guarded_outcome(GUARDED_GENERAL, query)
+    data, errors = plain
+    assert data is None  # the non-null `secret` failed, and so did its non-null parent
+    assert [error["message"] for error in errors] == [Deny.message]
+
+
+async def test_a_denying_field_would_be_served_if_it_took_the_shortcut() -> None:
+    """Why the classification matters: the shortcut itself never asks permission."""
+
+    class Unguarded(PlainFieldsExecutionContext):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._plain_fields = {"Guarded": {"secret": PlainField("secret", str, False)}}
+
+    result = await _guarded_schema(Unguarded).execute("{ guarded { secret } }", root_value=GUARDED)
+    assert result.errors is None
+    assert result.data == {"guarded": {"secret": "the secret"}}
+
+
+@pytest.mark.parametrize("selection", ["loud", "name loud", "tagged", "name tagged loud"])
+async def test_fields_with_an_extension_or_a_directive_read_as_on_the_general_path(
+    selection: str,
+) -> None:
+    query = f"{{ guarded {{ {selection} }} }}"
+    plain = await _guarded_outcome(GUARDED_PLAIN, query)
+    assert plain == await _guarded_outcome(GUARDED_GENERAL, query)
+    data, errors = plain
+    assert not errors
+    assert data["guarded"].get("loud", "QUIET") == "QUIET"
