@@ -151,6 +151,20 @@ async def register(
     return await graphql(client, REGISTER, {"id": session_id}, headers=auth(user))
 
 
+PLACE = (
+    "mutation($id: ID!) { registerForSession(sessionId: $id)"
+    " { registeredCount registrationStatus waitlistPosition } }"
+)
+
+
+async def place(client: httpx.AsyncClient, session_id: str, member: str) -> str:
+    """Register `member`: the place they were given, or the error code."""
+    body = await graphql(client, PLACE, {"id": session_id}, headers=auth(member))
+    if body.get("errors"):
+        return str(body["errors"][0]["extensions"]["code"])
+    return str(body["data"]["registerForSession"]["registrationStatus"])
+
+
 async def unregister(
     client: httpx.AsyncClient, session_id: str, user: str = "member-1"
 ) -> dict[str, Any]:

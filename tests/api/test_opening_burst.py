@@ -18,7 +18,7 @@ import pytest
 
 from app.config import Settings
 from tests.api.invariants import assert_invariants
-from tests.helpers import auth, create, graphql, register, unregister
+from tests.helpers import auth, create, graphql, place, register, unregister
 from tests.server import running_server, server_env
 
 MEMBERS = 1_000
@@ -26,19 +26,7 @@ SEATS = 100
 TWICE = 100  # members who press Register a second time
 LEAVERS = 50  # seated before the burst, leaving during it
 IN_FLIGHT = 100
-PLACE = (
-    "mutation($id: ID!) { registerForSession(sessionId: $id)"
-    " { registeredCount registrationStatus waitlistPosition } }"
-)
-
 POSITION = "query($id: ID!) { session(id: $id) { waitlistPosition } }"
-
-
-async def join(client: httpx.AsyncClient, session_id: str, member: str) -> str:
-    body = await graphql(client, PLACE, {"id": session_id}, headers=auth(member))
-    if body.get("errors"):
-        return str(body["errors"][0]["extensions"]["code"])
-    return str(body["data"]["registerForSession"]["registrationStatus"])
 
 
 @pytest.fixture
@@ -71,7 +59,7 @@ async def test_a_thousand_members_fill_100_seats_and_queue_in_order(
 
     async def send(kind: str, member: str) -> tuple[str, str]:
         if kind == "join":
-            return member, await join(client, session["id"], member)
+            return member, await place(client, session["id"], member)
         body = await unregister(client, session["id"], member)
         return member, "LEFT" if "errors" not in body else str(body["errors"])
 
@@ -107,7 +95,7 @@ async def test_without_a_waitlist_exactly_100_are_seated_and_the_rest_told_full(
     session = await create(client, maxParticipants=SEATS, waitlistEnabled=False)
     members = [f"member-{n}" for n in range(MEMBERS)]
 
-    answers = await asyncio.gather(*(join(client, session["id"], m) for m in members))
+    answers = await asyncio.gather(*(place(client, session["id"], m) for m in members))
 
     assert answers.count("REGISTERED") == SEATS
     assert answers.count("SESSION_FULL") == MEMBERS - SEATS

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.helpers import auth, create, graphql, post_session, sql, valid_body
+from tests.helpers import auth, create, place, post_session, sql, valid_body
 from tests.server import running_server, server_env
 
 CREATES = 300
@@ -149,13 +149,3 @@ async def test_a_timeout_answer_never_hides_a_registration(
         settings, "SELECT user_id FROM registrations WHERE session_id = :id", id=session_id
     )
     assert {row[0] for row in rows} == told_placed
-
-
-PLACE = "mutation($id: ID!) { registerForSession(sessionId: $id) { registrationStatus } }"
-
-
-async def place(client: httpx.AsyncClient, session_id: str, member: str) -> str:
-    body = await graphql(client, PLACE, {"id": session_id}, headers=auth(member))
-    if body.get("errors"):
-        return str(body["errors"][0]["extensions"]["code"])
-    return str(body["data"]["registerForSession"]["registrationStatus"])
