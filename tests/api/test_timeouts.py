@@ -80,13 +80,19 @@ LIMITS = httpx.Limits(
 REFUSED = {"TIMEOUT", "503 timeout"}
 
 
-async def answers_under_a_median_limit(
-    database_settings: dict[str, Any], tmp_path: Path, workers: int, burst: Burst
+async def answers_under_a_measured_limit(
+    database_settings: dict[str, Any],
+    tmp_path: Path,
+    workers: int,
+    burst: Burst,
+    *,
+    decile: int = 5,
 ) -> tuple[dict[str, str], float]:
-    """Every answer to bursts sent to a server whose time limit is its own median.
+    """Every answer to bursts sent to a server whose time limit is a decile of its own
+    answer times (the median by default).
 
     How long a write takes depends on the machine: a first server, with the default
-    limit, measures it; the second gets a limit that strikes in the middle of that.
+    limit, measures it; the second gets a limit that strikes within that spread.
     """
     answers: dict[str, str] = {}
     with running_server(tmp_path, server_env(database_settings), workers=workers) as server:
@@ -98,7 +104,7 @@ async def answers_under_a_median_limit(
             for record in server.log_records()
             if record.get("logger") == "app.access" and record.get("route") != "/healthz"
         ]
-    limit = statistics.median(took)
+    limit = statistics.quantiles(took, n=10)[decile - 1]
     env = server_env(database_settings, GRAPHQL_TIMEOUT_S=f"{limit:.4f}")
     with running_server(tmp_path, env, workers=workers) as server:
         async with httpx.AsyncClient(base_url=server.url, limits=LIMITS, timeout=60) as client:
@@ -114,7 +120,9 @@ async def answers_under_a_median_limit(
 async def test_a_timeout_answer_means_the_session_was_not_created(
     workers: int, settings: Settings, database_settings: dict[str, Any], tmp_path: Path
 ) -> None:
-    answers, limit = await answers_under_a_median_limit(database_settings, tmp_path, workers, burst)
+    answers, limit = await answers_under_a_measured_limit(
+        database_settings, tmp_path, workers, burst
+    )
 
     refused = {answer for answer in answers.values() if answer != "created"}
     assert refused, f"a limit of {limit:.3f} s never struck: nothing was tested"
@@ -137,8 +145,9 @@ async def test_a_timeout_answer_never_hides_a_registration(
         answers = await asyncio.gather(*(place(client, session_id, m) for m in members))
         return dict(zip(members, answers, strict=True))
 
-    answers, limit = await answers_under_a_median_limit(
-        database_settings, tmp_path, workers, registrations
+    # A registration waits for its session's batch; a low limit catches members there.
+    answers, limit = await answers_under_a_measured_limit(
+        database_settings, tmp_path, workers, registrations, decile=1
     )
 
     said = set(answers.values())
