@@ -160,23 +160,24 @@ class PostgresRelay:
                 self.connected.set()
                 cleaned = time.monotonic()
                 while True:
+                    # Not asyncio.wait_for: on 3.11 it loses a cancellation that arrives
+                    # as the wait ends (a wake-up right before shutdown), and stop() hangs.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._woken.wait(), poll)
+                        async with asyncio.timeout(poll):
+                            await self._woken.wait()
                     self._woken.clear()  # before reading: a later wake-up reads again
                     await self._read(connection)
                     if time.monotonic() - cleaned > CLEAN_EVERY_S:
                         await connection.execute(_CLEAN, KEEP_EVENTS, timeout=QUERY_TIMEOUT_S)
                         cleaned = time.monotonic()
             except asyncio.CancelledError:
+                _drop(connection)
                 raise
             except Exception:
                 self.connected.clear()
                 logger.warning("event relay lost its connection; reconnecting", exc_info=True)
+                _drop(connection)
                 await asyncio.sleep(1)
-            finally:
-                if connection is not None:
-                    with contextlib.suppress(Exception):
-                        await connection.close(timeout=2)
 
     def _on_notify(self, _connection: Any, _pid: int, _channel: str, _payload: str) -> None:
         self._woken.set()
@@ -249,16 +250,20 @@ class WakeUps:
                     raise
                 except Exception:
                     logger.warning("could not send a wake-up; relays will poll", exc_info=True)
-                    if connection is not None:
-                        with contextlib.suppress(Exception):
-                            await connection.close(timeout=2)
+                    _drop(connection)
                     connection = None
                     await asyncio.sleep(1)
                 await asyncio.sleep(WAKE_INTERVAL_S)
         finally:
-            if connection is not None:
-                with contextlib.suppress(Exception):
-                    await connection.close(timeout=2)
+            _drop(connection)
+
+
+def _drop(connection: Any) -> None:
+    """Close without waiting: neither connection has anything to finish, and stopping
+    must not wait for the server to acknowledge a cancelled query."""
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            connection.terminate()
 
 
 def _as_dict(payload: Any) -> dict[str, Any]:
