@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     subscription_queue_size: int = Field(
         default=100, ge=1, description="Events a subscriber may fall behind before it is dropped."
     )
+    events_poll_interval_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="PostgreSQL: longest time between two reads of the event outbox by each "
+        "process's relay; wake-ups after commits usually make it much shorter.",
+    )
+    events_wakeups: bool = Field(
+        default=True,
+        description="PostgreSQL: after a commit, wake the relays of every process (one "
+        "NOTIFY per process every few milliseconds at most). false: relays only poll, so "
+        "live updates take up to EVENTS_POLL_INTERVAL_S.",
+    )
     graphql_metrics_operation_names: int = Field(
         default=20,
         ge=0,

@@ -1,6 +1,5 @@
 """The ASGI application: `create_app(settings)` builds it; `app` is the default one."""
 
-import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -35,7 +34,7 @@ from app.health import migration_head
 from app.heap import freeze_startup_heap
 from app.library_internals import ConnectionRejectionError
 from app.live.broker import Broker
-from app.live.postgres import PostgresRelay, channel_for, write_outbox
+from app.live.postgres import PostgresRelay, WakeUps, write_outbox
 from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
 from app.openapi import openapi_document
 from app.schema import LiveSessionsSchema, build_schema
@@ -124,14 +123,22 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
         broker = Broker(settings.subscription_queue_size)
         relay: PostgresRelay | None = None
+        wakeups: WakeUps | None = None
         if settings.is_sqlite:
             # One process: events go straight from the committing request to subscribers.
             db = Database(create_engine(settings), after_commit=[broker.publish])
         else:
-            # Every process: events reach subscribers through the outbox and the relay.
-            outbox = functools.partial(write_outbox, channel=channel_for(settings))
-            db = Database(create_engine(settings), before_commit=[outbox])
-            relay = PostgresRelay(settings, broker, db.engine)
+            # Every process: events reach subscribers through the outbox and the relay;
+            # wake-ups after commit only shorten the relays' wait (app.live.postgres).
+            relay = PostgresRelay(settings, broker)
+            if settings.events_wakeups:
+                wakeups = WakeUps(settings, relay)
+                await wakeups.start()
+            db = Database(
+                create_engine(settings),
+                before_commit=[write_outbox],
+                after_commit=[wakeups] if wakeups is not None else [],
+            )
             await relay.start()
         if serving:
             freeze_startup_heap()
@@ -145,6 +152,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
                 "broker": broker,
             }
         finally:
+            if wakeups is not None:
+                await wakeups.stop()
             if relay is not None:
                 await relay.stop()
             await db.dispose()

@@ -171,6 +171,8 @@ class SessionEventRecord(SQLModel, table=True):
     """An outbox row: a committed change of a session, for other processes (PostgreSQL)."""
 
     __tablename__ = "session_events"
+    # Relays read by position: (xid, id) of rows whose transaction has finished.
+    __table_args__ = (sa.Index("ix_session_events_xid_id", "xid", "id"),)
 
     # INTEGER on SQLite, so the key is the auto-incrementing rowid.
     id: int | None = Field(
@@ -180,3 +182,6 @@ class SessionEventRecord(SQLModel, table=True):
     version: int
     payload: dict[str, Any] = Field(sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    # The inserting transaction's id (pg_current_xact_id()), set by every insert: a row
+    # is only final for a reader once every transaction below its snapshot's xmin ended.
+    xid: int = Field(sa_type=sa.BigInteger, nullable=False)

@@ -211,8 +211,8 @@ async def sql(settings: Settings, statement: str, **params: Any) -> list[Any]:
 class StatementLog:
     """Every SQL statement the process sends while the fixture is active.
 
-    Reads of the event outbox are left out: on PostgreSQL the event relay makes them in
-    the background, whenever earlier writes' notifications arrive.
+    Statements on the event outbox are left out: on PostgreSQL each write transaction
+    adds its outbox insert, which SQLite (one process, no outbox) does not make.
     """
 
     def __init__(self) -> None:
