@@ -78,14 +78,16 @@ def _status_of() -> sa.ScalarSelect[Any]:
 def _position_of() -> sa.ScalarSelect[Any]:
     """1-based place in the waitlist: waitlisted tickets up to and including the caller's."""
     ahead = REGISTRATIONS_TABLE.alias("ahead")
-    # Correlated to `ahead`, the next query out (which is correlated to the session row).
+    # Correlated to the session row, not to `ahead`: the caller's ticket is looked up once
+    # per session, not once per waitlisted row (which made a long waitlist quadratic).
     my_ticket = (
         sa.select(REGISTRATIONS.ticket)
         .where(
-            REGISTRATIONS.session_id == ahead.c.session_id,
+            REGISTRATIONS.session_id == SESSIONS.id,
             REGISTRATIONS.user_id == VIEWER,
             REGISTRATIONS.status == RegistrationStatus.WAITLISTED,
         )
+        .correlate(SESSIONS_TABLE)
         .scalar_subquery()
     )
     return (
