@@ -12,7 +12,7 @@ from typing import Any
 
 from app.auth import mint_token
 from app.cli import HTTP_PROTOCOLS
-from bench import runner, scale
+from bench import opening, runner, scale
 from bench.seed import Dataset, drop_database, fresh_database, seed, seeding_settings
 from bench.workloads import reference_workloads, service_workloads
 
@@ -38,8 +38,29 @@ def _arguments() -> argparse.Namespace:
         help="the service's HTTP implementation(s) (serve --http), a table each",
     )
     parser.add_argument(
-        "--workloads", nargs="+", metavar="W", help="only these workloads (default: all)"
+        "--workloads",
+        nargs="+",
+        metavar="W",
+        help="only these workloads (default: W1..W5; W6, the opening burst, only when named)",
     )
+    parser.add_argument(
+        "--opening",
+        action="store_true",
+        help="W6, the opening burst, with W1 and W5 on the same server: --workloads W1 W5 W6",
+    )
+    parser.add_argument(
+        "--members", type=int, nargs="+", default=[1_000, 10_000], help="W6: members per burst"
+    )
+    parser.add_argument("--seats", type=int, default=opening.SEATS, help="W6: the session's")
+    parser.add_argument("--in-flight", type=int, default=200, help="W6: requests in flight")
+    parser.add_argument(
+        "--waitlist", nargs="+", choices=["on", "off"], default=["on", "off"], help="W6"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="W6: bursts per configuration")
+    parser.add_argument(
+        "--ceiling-clients", type=int, nargs="+", default=[1, 16], help="W6: pgbench clients"
+    )
+    parser.add_argument("--ceiling-seconds", type=float, default=5, help="W6: per pgbench run")
     parser.add_argument("--output", type=Path, default=Path("bench/results"))
     parser.add_argument("--smoke", action="store_true", help="a few seconds, tiny data (CI)")
     parser.add_argument(
@@ -52,8 +73,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--registrations-per-session", type=int, default=20)
     args = parser.parse_args()
     args.server_core, args.load_core = SERVER_CORE, LOAD_CORE
+    if args.opening:
+        args.workloads = sorted({*(args.workloads or []), "W1", "W5", "W6"})
     if args.smoke:
         args.sessions, args.registrations, args.seconds, args.connections = 300, 3_000, 1, 4
+        args.members, args.seats, args.in_flight, args.ceiling_seconds = [50], 10, 20, 1
+        args.workloads = args.workloads or ["W1", "W2", "W3", "W4", "W5", "W6"]
     return args
 
 
@@ -126,6 +151,53 @@ async def _scale(args: Any, started: float) -> int:
     return 0
 
 
+async def _bursts(
+    target: runner.Server, settings: Any, host_token: str, args: Any
+) -> opening.Bursts:
+    """W6 on a running server: each (members, waitlist) `--repeat` times, in turn."""
+    found: opening.Bursts = {}
+    for _ in range(args.repeat):
+        for members, waitlist in itertools.product(args.members, args.waitlist):
+            found.setdefault((members, waitlist == "on"), []).append(
+                await opening.burst(
+                    target,
+                    settings,
+                    secret=SECRET,
+                    host_token=host_token,
+                    members=members,
+                    seats=args.seats,
+                    waitlist=waitlist == "on",
+                    in_flight=args.in_flight,
+                    core=LOAD_CORE,
+                )
+            )
+    return found
+
+
+async def _opening_tables(
+    bursts: dict[int, tuple[runner.Results, opening.Bursts]], directory: Path, args: Any
+) -> list[str]:
+    """W6's tables, with the database's own ceiling measured once the servers are down."""
+    if args.engine == "postgresql":
+        ceilings = await opening.pgbench_ceiling(
+            args.postgres_url, args.ceiling_clients, args.ceiling_seconds, LOAD_CORE
+        )
+    else:
+        ceilings = opening.sqlite_ceiling(directory, args.ceiling_seconds)
+    for ceiling in ceilings:
+        print(f"bench: ceiling {ceiling}", flush=True)
+    tables = []
+    for workers, (service, found) in bursts.items():
+        rates = {name: row["rps"] for name, row in service.items()}
+        title = f"{args.engine}, {workers} worker(s)"
+        tables.append(
+            opening.report(
+                title, found, rates, ceilings, in_flight=args.in_flight, seats=args.seats
+            )
+        )
+    return tables
+
+
 async def main() -> int:
     args = _arguments()
     started = time.monotonic()
@@ -163,6 +235,7 @@ async def main() -> int:
                 for workload in service_workloads(dataset, token, members)
                 if not args.workloads or workload.name in args.workloads
             ]
+            bursts: dict[int, tuple[runner.Results, opening.Bursts]] = {}
             with runner.server(runner.REFERENCE, env, SERVER_CORE) as reference_server:
                 for workers, http in itertools.product(args.workers, args.http):
                     reference_server.peak_rss = 0  # each table's own peak
@@ -185,6 +258,11 @@ async def main() -> int:
                             service |= runner.measure(
                                 service_server, [workload], runner.service_counters, **load
                             )
+                        if args.workloads and "W6" in args.workloads:
+                            bursts[workers] = (
+                                service,
+                                await _bursts(service_server, settings, token, args),
+                            )
                     title = f"{args.engine}, {workers} worker(s)"
                     tables.append(
                         _table(
@@ -195,9 +273,12 @@ async def main() -> int:
                             args,
                         )
                     )
+            if bursts:
+                tables += await _opening_tables(bursts, Path(directory), args)
         finally:
             await drop_database(args.postgres_url, env)
-    _write(args, "\n".join(tables), "smoke" if args.smoke else "table", started)
+    kind = "smoke" if args.smoke else "opening" if bursts else "table"
+    _write(args, "\n".join(tables), kind, started)
     return 0
 
 
