@@ -227,3 +227,29 @@ async def test_a_slow_subscriber_is_dropped_without_slowing_the_others(
     assert "behind" in reason
     assert frames < updates  # it was cut off, not served everything
     assert healthy.status_code == 200
+
+
+async def test_a_burst_of_registrations_reaches_a_subscriber_step_by_step(server: Server) -> None:
+    """Registrations combined into batches still reach subscribers one member at a
+    time: every count from 1 to the last, each once, never going back."""
+    members = [f"burst-{n}" for n in range(40)]
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        session_id = await create_session(client, max_participants=30)
+        socket = await GraphQLSocket.open(server.url, token=token("watcher"))
+        await socket.acknowledged()
+        await socket.subscribe(FOLLOW, {"id": session_id})
+        await socket.next_data()
+        update = (
+            "mutation($id: ID!) { updateSession(id: $id, input: {waitlistEnabled: true}) { id } }"
+        )
+        await gql(client, update, "host-1", id=session_id)
+        await socket.next_data(timeout=EVENT_TIMEOUT)
+
+        await asyncio.gather(*(gql(client, REGISTER, m, id=session_id) for m in members))
+        seen = [(await socket.next_data(timeout=EVENT_TIMEOUT))["sessionUpdated"] for _ in members]
+        await socket.close()
+
+    versions = [event["version"] for event in seen]
+    assert versions == sorted(versions) == list(range(versions[0], versions[0] + len(members)))
+    steps = [(event["registeredCount"], event["waitlistCount"]) for event in seen]
+    assert steps == [(n, 0) for n in range(1, 31)] + [(30, n) for n in range(1, 11)]
