@@ -1,1 +1,1 @@
-"""The benchmark: `python -m bench` (see bench/README.md and the README's Performance section)."""
+"""The benchmark: `python -m bench` (see bench/README.md and docs/performance.md)."""

@@ -146,7 +146,7 @@ async def test_every_worker_delivers_every_event(
     database_settings: dict[str, Any], engine_name: str, tmp_path: Path
 ) -> None:
     # Two processes on PostgreSQL (LISTEN/NOTIFY carries events between them); SQLite is
-    # one process by design (see README), so its run checks the in-process broker.
+    # one process by design (see docs/api.md), so its run checks the in-process broker.
     workers = 2 if engine_name == "postgresql" else 1
     with running_server(tmp_path, server_env(database_settings), workers=workers) as running:
         async with httpx.AsyncClient(

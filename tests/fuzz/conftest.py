@@ -67,7 +67,7 @@ def fuzz_config(
     data: dict[str, Any] = {
         "base-url": base_url,
         "headers": {"Authorization": f"Bearer {bearer}"},
-        # NUL is refused by design (PostgreSQL cannot store it; README, "Security and
+        # NUL is refused by design (PostgreSQL cannot store it; docs/security.md, "Security and
         # limits"), so schema-valid data is generated without it.
         "generation": {"mode": mode, "max-examples": fuzz_examples(), "allow-x00": False},
         "phases": {
