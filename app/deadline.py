@@ -44,7 +44,7 @@ async def committing(*, final: bool) -> AsyncIterator[None]:
         yield  # cleanup after the deadline (a claim's release): as any late await
         return
     when = timeout.when()
-    timeout.reschedule(None)
+    lift(timeout)
     try:
         yield
     finally:

@@ -62,7 +62,8 @@ def touch(
 ) -> None:
     """Mark a change of `session`: a new version, updatedAt, and an event for after commit.
 
-    Call it once per transaction, after the last change to the session.
+    Call it after each change a caller should see as one step (a batch of
+    registrations calls it once per member), after the session's values are set.
     """
     session.version += 1
     session.updated_at = at
