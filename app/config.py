@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     db_connect_timeout_s: float = Field(
         default=5.0, gt=0, description="Longest wait to open a connection."
     )
+    db_ping_after_idle_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="PostgreSQL: a pooled connection idle for longer is pinged before use "
+        "(0: always). A busy pool skips the round trip.",
+    )
     db_statement_timeout_ms: int = Field(
         default=10_000, ge=0, description="PostgreSQL statement_timeout (0: none)."
     )

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import record_change
 from app.models import RegistrationStatus, Session
-from app.snapshots import snapshot
+from app.snapshots import SessionState, snapshot
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ def _status(value: str | None) -> RegistrationStatus | None:
 
 
 def touch(
-    s: AsyncSession, session: Session, at: datetime, changes: tuple[PlaceChange, ...] = ()
+    s: AsyncSession,
+    session: Session | SessionState,
+    at: datetime,
+    changes: tuple[PlaceChange, ...] = (),
 ) -> None:
     """Mark a change of `session`: a new version, updatedAt, and an event for after commit.
 

@@ -3,6 +3,7 @@ change events."""
 
 import enum
 from collections import namedtuple
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +44,17 @@ def new_session_values(**given: Any) -> Any:
         if name not in given
     }
     return SessionValues(**defaults, **given)
+
+
+class SessionState(SimpleNamespace):
+    """A session's values under the model's attribute names, to change in place: what a
+    transaction holding the session's row lock works on and writes back, without the
+    ORM's identity map and unit of work."""
+
+
+def state_of(row: Any) -> SessionState:
+    """The SessionState of a selected sessions row (selected by column name)."""
+    return SessionState(**{attribute: getattr(row, column) for column, attribute in COLUMNS})
 
 
 def values_of(session: Any) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from app import deadline
 from app.auth import SCOPE_REGISTRATIONS_WRITE, Caller
@@ -34,11 +35,13 @@ from app.resolvers import clock
 from app.resolvers.views import (
     REGISTRATIONS,
     REGISTRATIONS_TABLE,
+    SESSIONS,
+    SESSIONS_TABLE,
     SessionView,
     require_session_id,
     require_view,
 )
-from app.snapshots import values_of
+from app.snapshots import SessionState, state_of, values_of
 
 OPEN_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
 
@@ -147,8 +150,12 @@ class _Batches:
 async def _seat(
     s: AsyncSession, session_id: str, taken: list[_Pending]
 ) -> list[tuple[_Pending, SessionView | DomainError]]:
-    """Seat or waitlist each member in order, in one transaction holding the lock."""
-    session = await lock_session(s, session_id)
+    """Seat or waitlist each member in order, in one transaction holding the lock.
+
+    Core statements, no ORM: the lock, who is already in, the new places, the counters;
+    the answers are built from what was written, not read back.
+    """
+    session = await _lock_state(s, session_id)
     users = list(dict.fromkeys(pending.user for pending in taken))
     placed = set(
         (
@@ -202,7 +209,11 @@ async def _seat(
         outcomes.append((pending, SessionView(values_of(session), status, position)))
     if rows:
         await s.exec(sa.insert(REGISTRATIONS_TABLE), params=rows)
-    await s.flush()
+        await s.exec(
+            sa.update(SESSIONS_TABLE)
+            .where(SESSIONS.id == session_id)
+            .values({name: getattr(session, name) for name in _PLACE_COUNTERS})
+        )
     return [
         (
             pending,
@@ -210,6 +221,27 @@ async def _seat(
         )
         for pending, outcome in outcomes
     ]
+
+
+# What seating a member changes on the session row (column name = attribute name).
+_PLACE_COUNTERS = (
+    "registered_count",
+    "waitlist_count",
+    "waitlist_tickets",
+    "version",
+    "updated_at",
+)
+_LOCK_SESSION: Select[*tuple[Any, ...]] = (
+    Select(SESSIONS_TABLE).where(SESSIONS.id == sa.bindparam("id")).with_for_update()
+)
+
+
+async def _lock_state(s: AsyncSession, session_id: str) -> SessionState:
+    """The session row's values, locked until the transaction ends (Core: no ORM load)."""
+    row = (await s.exec(_LOCK_SESSION, params={"id": session_id})).first()
+    if row is None:
+        raise NotFound(f"no session has the id '{session_id}'")
+    return state_of(row)
 
 
 _BATCHES: "weakref.WeakKeyDictionary[Database, _Batches]" = weakref.WeakKeyDictionary()
