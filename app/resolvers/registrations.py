@@ -155,17 +155,8 @@ async def _seat(
     Core statements, no ORM: the lock, who is already in, the new places, the counters;
     the answers are built from what was written, not read back.
     """
-    session = await _lock_state(s, session_id)
     users = list(dict.fromkeys(pending.user for pending in taken))
-    placed = set(
-        (
-            await s.exec(
-                select(REGISTRATIONS.user_id).where(
-                    REGISTRATIONS.session_id == session_id, REGISTRATIONS.user_id.in_(users)
-                )
-            )
-        ).all()
-    )
+    session, placed = await _lock_with_places(s, session_id, users)
     at = clock.now()
     rows: list[dict[str, Any]] = []
     outcomes: list[tuple[_Pending, SessionView | DomainError | None]] = []
@@ -208,12 +199,7 @@ async def _seat(
         position = session.waitlist_count if ticket is not None else None
         outcomes.append((pending, SessionView(values_of(session), status, position)))
     if rows:
-        await s.exec(sa.insert(REGISTRATIONS_TABLE), params=rows)
-        await s.exec(
-            sa.update(SESSIONS_TABLE)
-            .where(SESSIONS.id == session_id)
-            .values({name: getattr(session, name) for name in _PLACE_COUNTERS})
-        )
+        await _write_places(s, session, rows)
     return [
         (
             pending,
@@ -231,17 +217,68 @@ _PLACE_COUNTERS = (
     "version",
     "updated_at",
 )
-_LOCK_SESSION: Select[*tuple[Any, ...]] = (
-    Select(SESSIONS_TABLE).where(SESSIONS.id == sa.bindparam("id")).with_for_update()
-)
+_SEEN = SESSIONS_TABLE.alias("seen")
 
 
-async def _lock_state(s: AsyncSession, session_id: str) -> SessionState:
-    """The session row's values, locked until the transaction ends (Core: no ORM load)."""
-    row = (await s.exec(_LOCK_SESSION, params={"id": session_id})).first()
-    if row is None:
+def _lock_with_places_query(session_id: str, users: list[str]) -> Select[*tuple[Any, ...]]:
+    """The session row, locked; beside it the version this statement's snapshot saw,
+    and one row per member of `users` already placed (or one row of NULL)."""
+    seen_version = sa.select(_SEEN.c.version).where(_SEEN.c.id == session_id).scalar_subquery()
+    placed = sa.and_(REGISTRATIONS.session_id == SESSIONS.id, REGISTRATIONS.user_id.in_(users))
+    return (
+        Select(
+            SESSIONS_TABLE,
+            seen_version.label("seen_version"),
+            REGISTRATIONS.user_id.label("placed"),
+        )
+        .select_from(SESSIONS_TABLE.outerjoin(REGISTRATIONS_TABLE, placed))
+        .where(SESSIONS.id == session_id)
+        .with_for_update(of=SESSIONS_TABLE)
+    )
+
+
+async def _lock_with_places(
+    s: AsyncSession, session_id: str, users: list[str]
+) -> tuple[SessionState, set[str]]:
+    """Lock the session and learn which of `users` are already placed: one statement
+    when nobody changed the session while it waited for the lock.
+
+    On PostgreSQL (READ COMMITTED) a statement that waited for the row lock returns the
+    newest version of the locked row but reads every other table as of its start. Every
+    change of a session's places also changes its version, under this same lock; so
+    when the locked version is the one the statement's snapshot saw, the places read
+    beside it are current, and otherwise they are read again (the lock is held now).
+    SQLite's writer holds the database from BEGIN IMMEDIATE: its places are current.
+    """
+    rows = (await s.exec(_lock_with_places_query(session_id, users))).all()
+    if not rows:
         raise NotFound(f"no session has the id '{session_id}'")
-    return state_of(row)
+    session = state_of(rows[0])
+    # The query's last two columns: the version seen, and a member already placed.
+    if rows[0][-2] == session.version:
+        return session, {row[-1] for row in rows if row[-1] is not None}
+    current = await s.exec(
+        select(REGISTRATIONS.user_id).where(
+            REGISTRATIONS.session_id == session_id, REGISTRATIONS.user_id.in_(users)
+        )
+    )
+    return session, set(current.all())
+
+
+async def _write_places(s: AsyncSession, session: SessionState, rows: list[dict[str, Any]]) -> None:
+    """Insert the new places and write the session's counters back."""
+    counters = (
+        sa.update(SESSIONS_TABLE)
+        .where(SESSIONS.id == session.id)
+        .values({name: getattr(session, name) for name in _PLACE_COUNTERS})
+    )
+    places = sa.insert(REGISTRATIONS_TABLE).values(rows)
+    if s.get_bind().dialect.name == "postgresql":
+        # One round trip while the lock is held: the INSERT rides in the UPDATE's WITH.
+        await s.exec(counters.add_cte(places.cte("places")))
+    else:
+        await s.exec(places)
+        await s.exec(counters)
 
 
 _BATCHES: "weakref.WeakKeyDictionary[Database, _Batches]" = weakref.WeakKeyDictionary()
