@@ -13,6 +13,9 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
+HANG = 0
+HANG_S = 5.0
+
 
 @dataclass(frozen=True)
 class Received:
@@ -29,7 +32,7 @@ class Received:
 class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
-    # Statuses to answer, in turn; 204 once they run out.
+    # Statuses to answer, in turn (HANG: no answer for HANG_S); 204 once they run out.
     script: list[int] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -41,6 +44,9 @@ class Receiver:
         self.received.append(Received(dict(request.headers), body))
         self.arrived.set()
         status = self.script.pop(0) if self.script else 204
+        if status == HANG:
+            await asyncio.sleep(HANG_S)
+            status = 204
         await Response(status_code=status)(scope, receive, send)
 
     async def wait_for(self, count: int, timeout: float = 20) -> list[Received]:
@@ -61,7 +67,13 @@ async def receiver(script: list[int] | None = None) -> AsyncIterator[Receiver]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     found = Receiver(f"http://127.0.0.1:{port}/hook", script=list(script or []))
-    config = uvicorn.Config(found.app, log_level="warning", lifespan="off", interface="asgi3")
+    config = uvicorn.Config(
+        found.app,
+        log_level="warning",
+        lifespan="off",
+        interface="asgi3",
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

@@ -13,7 +13,11 @@ from app.config import Settings
 from tests.helpers import app_client, auth, create, create_tables, graphql, register, unregister
 from tests.webhook_receiver import Received, receiver
 
-ADMIN = auth("brand-admin", ["webhooks:admin"])
+
+def admin() -> dict[str, str]:
+    return auth("brand-admin", ["webhooks:admin"])
+
+
 BRAND = "brand-1"
 
 CREATE_ENDPOINT = """
@@ -73,7 +77,7 @@ async def add_endpoint(
         client,
         CREATE_ENDPOINT,
         {"input": {"brandId": BRAND, "url": url, "eventTypes": types or ALL_TYPES}},
-        headers=ADMIN,
+        headers=admin(),
     )
     assert "errors" not in body, body
     created: dict[str, Any] = body["data"]["createWebhookEndpoint"]
@@ -88,7 +92,7 @@ async def settled_deliveries(
     async with asyncio.timeout(timeout):
         while True:
             body = await graphql(
-                client, DELIVERIES, {"id": endpoint_id, "first": 100}, headers=ADMIN
+                client, DELIVERIES, {"id": endpoint_id, "first": 100}, headers=admin()
             )
             nodes: list[dict[str, Any]] = body["data"]["webhookDeliveries"]["nodes"]
             if all(node["status"] != "PENDING" for node in nodes):
@@ -182,7 +186,7 @@ async def test_after_rotation_both_secrets_sign_until_the_old_one_expires(
 ) -> None:
     async with receiver() as target:
         endpoint = await add_endpoint(hooks, target.url, ["SESSION_CREATED"])
-        body = await graphql(hooks, ROTATE, {"id": endpoint["endpoint"]["id"]}, headers=ADMIN)
+        body = await graphql(hooks, ROTATE, {"id": endpoint["endpoint"]["id"]}, headers=admin())
         new_secret = body["data"]["rotateWebhookSecret"]["secret"]
         await create(hooks, brandId=BRAND)
 
@@ -202,12 +206,12 @@ async def test_410_disables_the_endpoint_and_says_why(hooks: httpx.AsyncClient) 
         await target.wait_for(1)
         await create(hooks, brandId=BRAND)
 
-        body = await graphql(hooks, ENDPOINTS, {"brand": BRAND}, headers=ADMIN)
+        body = await graphql(hooks, ENDPOINTS, {"brand": BRAND}, headers=admin())
         for _ in range(50):
             [endpoint] = body["data"]["webhookEndpoints"]
             if not endpoint["enabled"]:
                 break
-            body = await graphql(hooks, ENDPOINTS, {"brand": BRAND}, headers=ADMIN)
+            body = await graphql(hooks, ENDPOINTS, {"brand": BRAND}, headers=admin())
 
     assert endpoint["enabled"] is False
     assert "410" in endpoint["disabledReason"]
@@ -220,7 +224,7 @@ async def test_redelivery_sends_the_same_message_again(hooks: httpx.AsyncClient)
         await create(hooks, brandId=BRAND)
         [first] = await target.wait_for(1)
         [delivery] = await settled_deliveries(hooks, endpoint["endpoint"]["id"])
-        again = await graphql(hooks, REDELIVER, {"id": delivery["id"]}, headers=ADMIN)
+        again = await graphql(hooks, REDELIVER, {"id": delivery["id"]}, headers=admin())
 
         [_, second] = await target.wait_for(2)
 
@@ -237,9 +241,9 @@ async def test_deliveries_page_newest_first(hooks: httpx.AsyncClient) -> None:
         await target.wait_for(3)
         await settled_deliveries(hooks, endpoint["endpoint"]["id"])
         variables = {"id": endpoint["endpoint"]["id"], "first": 2}
-        page = (await graphql(hooks, DELIVERIES, variables, headers=ADMIN))["data"]
+        page = (await graphql(hooks, DELIVERIES, variables, headers=admin()))["data"]
         after = page["webhookDeliveries"]["pageInfo"]["endCursor"]
-        rest = (await graphql(hooks, DELIVERIES, {**variables, "after": after}, headers=ADMIN))[
+        rest = (await graphql(hooks, DELIVERIES, {**variables, "after": after}, headers=admin()))[
             "data"
         ]
 
@@ -273,7 +277,7 @@ async def test_private_and_metadata_targets_are_refused(hooks: httpx.AsyncClient
         hooks,
         CREATE_ENDPOINT,
         {"input": {"brandId": BRAND, "url": url, "eventTypes": ["SESSION_CREATED"]}},
-        headers=ADMIN,
+        headers=admin(),
     )
 
     [error] = body["errors"]
@@ -294,7 +298,7 @@ async def test_loopback_is_refused_unless_insecure_targets_are_allowed(
                     "eventTypes": ["SESSION_CREATED"],
                 }
             },
-            headers=ADMIN,
+            headers=admin(),
         )
 
     assert "loopback" in body["errors"][0]["message"]
