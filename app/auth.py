@@ -35,6 +35,7 @@ ALGORITHM = "HS256"
 SCOPE_SESSIONS_WRITE = "sessions:write"
 SCOPE_SESSIONS_ADMIN = "sessions:admin"
 SCOPE_REGISTRATIONS_WRITE = "registrations:write"
+SCOPE_WEBHOOKS_ADMIN = "webhooks:admin"  # a brand's webhook endpoints and deliveries
 # Tokens remembered as verified, per process: a few MiB at most.
 VERIFIED_TOKENS = 4096
 

@@ -1,9 +1,9 @@
 """Settings: the only place the environment is read."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -111,8 +111,57 @@ class Settings(BaseSettings):
         description="Operation names /metrics gives their own label, first come first served "
         "(per process); the rest are `other`, and callers without a token `unauthenticated`.",
     )
+    webhooks_dispatcher: bool = Field(
+        default=True,
+        description="Run the webhook dispatcher in this process (on SQLite one process at a "
+        "time dispatches, whichever holds the lease). false: this process only records.",
+    )
+    webhooks_allow_insecure: bool = Field(
+        default=False,
+        description="Development and tests: allow plain http, and targets on loopback "
+        "(127.0.0.0/8, ::1). Private, link-local and metadata addresses stay refused.",
+    )
+    webhooks_retry_schedule_s: tuple[float, ...] = Field(
+        default=(5, 300, 1800, 7200, 18000, 36000),
+        min_length=1,
+        description="Seconds before each retry of a failed delivery (each with ±10% "
+        "jitter); after the last, the delivery is given up. JSON list in the environment.",
+    )
+    webhooks_timeout_s: float = Field(
+        default=15.0, gt=0, description="A delivery succeeds on a 2xx within this long."
+    )
+    webhooks_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a claimed delivery is reserved for its process; a process "
+        "killed mid-delivery delays it by up to this long. Must exceed WEBHOOKS_TIMEOUT_S.",
+    )
+    webhooks_poll_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Longest time between two looks for new events and due retries; "
+        "commits in this process (and on PostgreSQL, wake-ups from others) come sooner.",
+    )
+    webhooks_max_in_flight: int = Field(
+        default=32, ge=1, description="Deliveries under way at once, per process."
+    )
+    webhooks_max_in_flight_per_endpoint: int = Field(
+        default=4, ge=1, description="Deliveries under way at once to one endpoint, per process."
+    )
+    webhooks_disable_after_s: float = Field(
+        default=5 * 24 * 3600.0,
+        gt=0,
+        description="An endpoint whose deliveries have failed for this long without a "
+        "success in between is disabled, with the reason shown to its brand's admins.",
+    )
     graphql_introspection: bool = True
     graphiql: bool = True
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> Self:
+        if self.webhooks_lease_s <= self.webhooks_timeout_s:
+            raise ValueError("WEBHOOKS_LEASE_S must exceed WEBHOOKS_TIMEOUT_S")
+        return self
 
     @property
     def pool_capacity(self) -> int:

@@ -1,6 +1,8 @@
 """Session change events: recorded inside the transaction that makes the change, and
-handed by it to the consumers the app wired (app.db): live updates, the outbox."""
+handed by it to the consumers the app wired (app.db): live updates, the outbox (which
+the webhook dispatcher reads)."""
 
+import enum
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,16 @@ class PlaceChange:
     ticket: int | None  # the waitlist ticket involved, before or after
 
 
+class Action(enum.StrEnum):
+    """What happened to the session itself; place changes say what happened to members."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    STARTED = "started"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
 @dataclass(frozen=True)
 class SessionEvent:
     """The state one committed change left a session in, and whose places it changed."""
@@ -30,6 +42,7 @@ class SessionEvent:
     version: int
     session: dict[str, Any]
     changes: tuple[PlaceChange, ...] = field(default=())
+    action: Action | None = None  # None: only members' places changed
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -37,6 +50,7 @@ class SessionEvent:
             "version": self.version,
             "session": self.session,
             "changes": [asdict(change) for change in self.changes],
+            "action": self.action,
         }
 
     @classmethod
@@ -50,11 +64,25 @@ class SessionEvent:
             )
             for change in payload["changes"]
         )
-        return cls(payload["session_id"], payload["version"], payload["session"], changes)
+        action = payload.get("action")  # absent from events written before webhooks
+        return cls(
+            payload["session_id"],
+            payload["version"],
+            payload["session"],
+            changes,
+            None if action is None else Action(action),
+        )
 
 
 def _status(value: str | None) -> RegistrationStatus | None:
     return None if value is None else RegistrationStatus(value)
+
+
+def created(s: AsyncSession, session: Any) -> None:
+    """Record the creation of `session` (model instance or SessionValues), version 1."""
+    record_change(
+        s, SessionEvent(session.id, session.version, snapshot(session), (), Action.CREATED)
+    )
 
 
 def touch(
@@ -62,6 +90,7 @@ def touch(
     session: Session | SessionState,
     at: datetime,
     changes: tuple[PlaceChange, ...] = (),
+    action: Action | None = None,
 ) -> None:
     """Mark a change of `session`: a new version, updatedAt, and an event for after commit.
 
@@ -70,4 +99,4 @@ def touch(
     """
     session.version += 1
     session.updated_at = at
-    record_change(s, SessionEvent(session.id, session.version, snapshot(session), changes))
+    record_change(s, SessionEvent(session.id, session.version, snapshot(session), changes, action))

@@ -34,10 +34,12 @@ from app.health import migration_head
 from app.heap import freeze_startup_heap
 from app.library_internals import ConnectionRejectionError
 from app.live.broker import Broker
-from app.live.postgres import PostgresRelay, WakeUps, write_outbox
+from app.live.postgres import PostgresRelay, WakeUps
 from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
 from app.openapi import openapi_document
+from app.outbox import write_outbox
 from app.schema import LiveSessionsSchema, build_schema
+from app.webhooks.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -124,22 +126,33 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
         broker = Broker(settings.subscription_queue_size)
         relay: PostgresRelay | None = None
         wakeups: WakeUps | None = None
+        dispatcher = Dispatcher(settings) if settings.webhooks_dispatcher else None
+        woken_by_commits = [dispatcher.wake] if dispatcher is not None else []
         if settings.is_sqlite:
-            # One process: events go straight from the committing request to subscribers.
-            db = Database(create_engine(settings), after_commit=[broker.publish])
+            # One process: events go straight from the committing request to subscribers,
+            # and into the outbox for the webhook dispatcher.
+            db = Database(
+                create_engine(settings),
+                before_commit=[write_outbox],
+                after_commit=[broker.publish, *woken_by_commits],
+            )
         else:
             # Every process: events reach subscribers through the outbox and the relay;
             # wake-ups after commit only shorten the relays' wait (app.live.postgres).
-            relay = PostgresRelay(settings, broker)
+            relay = PostgresRelay(
+                settings, broker, also_wake=[dispatcher.wake] if dispatcher is not None else []
+            )
             if settings.events_wakeups:
                 wakeups = WakeUps(settings, relay)
                 await wakeups.start()
             db = Database(
                 create_engine(settings),
                 before_commit=[write_outbox],
-                after_commit=[wakeups] if wakeups is not None else [],
+                after_commit=[*([wakeups] if wakeups is not None else []), *woken_by_commits],
             )
             await relay.start()
+        if dispatcher is not None:
+            await dispatcher.start(db)
         if serving:
             freeze_startup_heap()
         try:
@@ -152,6 +165,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
                 "broker": broker,
             }
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             if wakeups is not None:
                 await wakeups.stop()
             if relay is not None:

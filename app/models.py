@@ -185,3 +185,111 @@ class SessionEventRecord(SQLModel, table=True):
     # The inserting transaction's id (pg_current_xact_id()), set by every insert: a row
     # is only final for a reader once every transaction below its snapshot's xmin ended.
     xid: int = Field(sa_type=sa.BigInteger, nullable=False)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """Where a brand wants its events delivered, and the secrets that sign them."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (sa.Index("ix_webhook_endpoints_brand", "brand_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    brand_id: str
+    url: str
+    description: str | None = None
+    event_types: list[str] = Field(sa_type=JSONDocument)
+    secret: str
+    # The secret before the last rotation, signing alongside until it expires.
+    previous_secret: str | None = None
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_reason: str | None = None
+    # Since when every attempt has failed; cleared by a success.
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint: sent until a 2xx answers it or its retries run out."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        # Per endpoint and session, in order: the dispatcher sends the first pending one.
+        sa.Index("ix_webhook_deliveries_order", "endpoint_id", "session_id", "status", "id"),
+        sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    endpoint_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(36),
+            sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    # The `webhook-id` header: the same on every attempt, so receivers can deduplicate.
+    message_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=40)
+    session_id: str = Field(max_length=36)
+    # The exact body every attempt sends (and signs).
+    body: str
+    status: DeliveryStatus = Field(sa_column=_enum_column(DeliveryStatus))
+    attempt_count: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # A claim by one process, for one attempt: nobody else sends it before this passes.
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_holder: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """One HTTP request of a delivery, and how the endpoint answered."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: int | None = Field(
+        default=None, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    delivery_id: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    attempted_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    latency_ms: int
+    response_status: int | None = None
+    succeeded: bool
+    error: str | None = None
+
+
+class WebhookDispatch(SQLModel, table=True):
+    """The dispatcher's place in the outbox (one row), and on SQLite which process
+    dispatches.
+
+    `position`: on PostgreSQL the frontier xid (every outbox row of a smaller xid has
+    been read) with `seen`, the ids read at or above it; on SQLite, where one writer at
+    a time makes ids follow commit order, the last id read.
+    """
+
+    __tablename__ = "webhook_dispatch"
+
+    name: str = Field(primary_key=True, max_length=20)
+    position: int = Field(sa_type=sa.BigInteger, nullable=False)
+    seen: dict[str, int] = Field(default_factory=dict, sa_type=JSONDocument)
+    leader: str | None = Field(default=None, max_length=32)
+    leader_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

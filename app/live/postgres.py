@@ -40,32 +40,27 @@ older than KEEP_EVENTS.
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.events import SessionEvent
 from app.live.broker import Broker
-from app.models import SessionEventRecord
+from app.outbox import advance, as_dict
 
 logger = logging.getLogger(__name__)
 
-EVENTS: sa.Table = SessionEventRecord.__table__  # type: ignore[attr-defined]
 KEEP_EVENTS = timedelta(minutes=10)
 CLEAN_EVERY_S = 5.0
 WAKE_INTERVAL_S = 0.005  # at most one NOTIFY per process per this long
 QUERY_TIMEOUT_S = 10.0
 
-# Transaction ids as bigint (xid8 is 64-bit and epoch-extended: it never wraps around).
-CURRENT_XID = sa.text("pg_current_xact_id()::text::bigint")
 _XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin"
 # One snapshot: its xmin, and the visible rows at or above the frontier not delivered yet.
 _READ = """
@@ -74,30 +69,17 @@ FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) AS n
 LEFT JOIN session_events AS e ON e.xid >= $1 AND e.id <> ALL($2::bigint[])
 ORDER BY e.id
 """
-_CLEAN = "DELETE FROM session_events WHERE created_at < now() - $1::interval"
+# Rows the webhook dispatcher has not read yet stay (below its frontier it has read all).
+_CLEAN = """
+DELETE FROM session_events
+WHERE created_at < now() - $1::interval
+  AND xid < coalesce((SELECT min(position) FROM webhook_dispatch), 9223372036854775807)
+"""
 
 
 def channel_for(settings: Settings) -> str:
     # Deployments sharing a database in different schemas must not hear each other.
     return f"session_events_{settings.database_schema or 'public'}"[:63]
-
-
-async def write_outbox(s: AsyncSession, events: list[SessionEvent]) -> None:
-    """Within the committing transaction: persist the events, with its transaction id."""
-    await s.exec(
-        sa.insert(EVENTS).values(
-            [
-                {
-                    "session_id": event.session_id,
-                    "version": event.version,
-                    "payload": event.to_payload(),
-                    "created_at": sa.func.now(),
-                    "xid": CURRENT_XID,
-                }
-                for event in events
-            ]
-        )
-    )
 
 
 async def connect(settings: Settings, application_name: str) -> Any:
@@ -120,9 +102,13 @@ async def connect(settings: Settings, application_name: str) -> Any:
 class PostgresRelay:
     """Reads the outbox by position and publishes new events to this process's broker."""
 
-    def __init__(self, settings: Settings, broker: Broker) -> None:
+    def __init__(
+        self, settings: Settings, broker: Broker, also_wake: Sequence[Callable[[], None]] = ()
+    ) -> None:
+        """`also_wake`: other consumers of the outbox, told when a wake-up is heard."""
         self._settings = settings
         self._broker = broker
+        self._also_wake = tuple(also_wake)
         self._channel = channel_for(settings)
         self._woken = asyncio.Event()
         self._frontier: int | None = None  # every row with a smaller xid has been read
@@ -181,6 +167,8 @@ class PostgresRelay:
 
     def _on_notify(self, _connection: Any, _pid: int, _channel: str, _payload: str) -> None:
         self._woken.set()
+        for wake in self._also_wake:
+            wake()
 
     async def _start_position(self, connection: Any) -> None:
         """Now: events committed before this process started are not delivered."""
@@ -195,13 +183,13 @@ class PostgresRelay:
             )
         except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError):
             return  # not migrated yet: this process writes no event either
-        events = []
-        for row in rows:
-            if row["id"] is not None:
-                self._delivered[row["id"]] = row["xid"]
-                events.append(SessionEvent.from_payload(_as_dict(row["payload"])))
-        frontier = self._frontier = max(self._frontier, rows[0]["xmin"])
-        self._delivered = {id_: xid for id_, xid in self._delivered.items() if xid >= frontier}
+        read = {row["id"]: row["xid"] for row in rows if row["id"] is not None}
+        events = [
+            SessionEvent.from_payload(as_dict(row["payload"]))
+            for row in rows
+            if row["id"] is not None
+        ]
+        self._frontier = advance(self._frontier, self._delivered, read, rows[0]["xmin"])
         if publish and events:
             self._broker.publish(events)
 
@@ -264,9 +252,3 @@ def _drop(connection: Any) -> None:
     if connection is not None:
         with contextlib.suppress(Exception):
             connection.terminate()
-
-
-def _as_dict(payload: Any) -> dict[str, Any]:
-    # asyncpg hands JSONB over as text unless a codec is registered.
-    loaded: dict[str, Any] = json.loads(payload) if isinstance(payload, str) else dict(payload)
-    return loaded

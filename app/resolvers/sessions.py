@@ -17,7 +17,7 @@ from sqlmodel.sql.expression import Select
 from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
 from app.errors import BadUserInput, InvalidTransition, NotFound
-from app.events import PlaceChange, touch
+from app.events import Action, PlaceChange, created, touch
 from app.models import Session, SessionKind, SessionStatus
 from app.naming import api_name
 from app.resolvers import clock, cursors, idempotency
@@ -173,6 +173,7 @@ async def create_session(
         # One Core INSERT: the ORM's unit of work cost more than the rest of the request
         # for a row that is written once and not changed in this transaction.
         await s.exec(INSERT_SESSION, params=columns_of(session))
+        created(s, session)
         return session
 
     if idempotency_key is None:
@@ -287,6 +288,13 @@ def _require_status(session: Session, wanted: SessionStatus, action: str) -> Non
 
 
 Moves = tuple[PlaceChange, ...]
+# How an error names each change: "cannot start a session that is ENDED".
+_VERBS = {
+    Action.STARTED: "start",
+    Action.ENDED: "end",
+    Action.CANCELLED: "cancel",
+    Action.UPDATED: "update",
+}
 # Changes the locked session; returns whose places moved (promotions), or None when
 # nothing changed at all.
 Apply = Callable[[AsyncSession, Session, datetime], Awaitable[Moves | None]]
@@ -298,17 +306,17 @@ async def _change(
     session_id: str,
     *,
     wanted: SessionStatus,
-    action: str,
+    action: Action,
     apply: Apply,
 ) -> SessionView:
     """Lock the session, check owner and status, apply, and record the change."""
     async with db.transaction() as s:
         session = await _owned_for_update(s, caller, session_id)
-        _require_status(session, wanted, action)
+        _require_status(session, wanted, _VERBS[action])
         at = clock.now()
         changes = await apply(s, session, at)
         if changes is not None:
-            touch(s, session, at, changes)
+            touch(s, session, at, changes, action)
         await s.flush()
         return await require_view(s, session.id, caller.sub)
 
@@ -325,7 +333,12 @@ async def start_session(
         return ()
 
     return await _change(
-        db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="start", apply=start
+        db,
+        caller,
+        session_id,
+        wanted=SessionStatus.SCHEDULED,
+        action=Action.STARTED,
+        apply=start,
     )
 
 
@@ -343,7 +356,14 @@ async def end_session(
         session.recording_url = recording_url
         return ()
 
-    return await _change(db, caller, session_id, wanted=SessionStatus.LIVE, action="end", apply=end)
+    return await _change(
+        db,
+        caller,
+        session_id,
+        wanted=SessionStatus.LIVE,
+        action=Action.ENDED,
+        apply=end,
+    )
 
 
 async def cancel_session(db: Database, caller: Caller, session_id: str) -> SessionView:
@@ -352,7 +372,12 @@ async def cancel_session(db: Database, caller: Caller, session_id: str) -> Sessi
         return ()
 
     return await _change(
-        db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="cancel", apply=cancel
+        db,
+        caller,
+        session_id,
+        wanted=SessionStatus.SCHEDULED,
+        action=Action.CANCELLED,
+        apply=cancel,
     )
 
 
@@ -378,7 +403,12 @@ async def update_session(
         return tuple(promoted) if changed or promoted else None
 
     return await _change(
-        db, caller, session_id, wanted=SessionStatus.SCHEDULED, action="update", apply=update
+        db,
+        caller,
+        session_id,
+        wanted=SessionStatus.SCHEDULED,
+        action=Action.UPDATED,
+        apply=update,
     )
 
 

@@ -8,10 +8,11 @@ from app.resolvers import registrations
 from app.resolvers import sessions as rules
 from app.schema.inputs import CreateSessionInput, UpdateSessionInput
 from app.schema.types import Session
+from app.schema.webhooks import WebhookMutation
 
 
 @strawberry.type
-class Mutation:
+class Mutation(WebhookMutation):
     @strawberry.mutation(description="Schedule a session. Needs the scope sessions:write.")
     async def create_session(
         self,

@@ -5,10 +5,11 @@ import strawberry
 from app.resolvers import sessions as rules
 from app.schema.inputs import SessionFilter
 from app.schema.types import Session, SessionConnection
+from app.schema.webhooks import WebhookQuery
 
 
 @strawberry.type
-class Query:
+class Query(WebhookQuery):
     @strawberry.field(description="A session by id; null when unknown or malformed.")
     async def session(self, info: strawberry.Info, id: strawberry.ID) -> Session | None:
         view = await rules.get_session(info.context.db, info.context.caller, str(id))

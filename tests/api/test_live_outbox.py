@@ -24,7 +24,8 @@ from app.config import Settings
 from app.db import Database, create_engine, record_change
 from app.events import SessionEvent
 from app.live.broker import Broker, Overflow, Subscription
-from app.live.postgres import PostgresRelay, channel_for, write_outbox
+from app.live.postgres import PostgresRelay, channel_for
+from app.outbox import write_outbox
 from tests.helpers import POSTGRES_URL, app_client, auth, graphql, post_session, token, valid_body
 from tests.server import running_server, server_env
 from tests.tcp_proxy import TcpProxy
