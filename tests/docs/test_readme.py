@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -108,6 +109,14 @@ def test_variables_the_readme_names_are_settings() -> None:
     names = set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", README))
     fields = {name.upper() for name in Settings.model_fields}
     assert names - NOT_SETTINGS <= fields, names - NOT_SETTINGS - fields
+
+
+def test_the_python_client_it_installs_is_the_one_the_tour_runs_with() -> None:
+    (wanted,) = re.findall(r'`pip install "([^"]+)"`', README)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(
+        dependency.startswith(wanted) for dependency in project["optional-dependencies"]["dev"]
+    ), wanted
 
 
 # -- GraphiQL -------------------------------------------------------------------------
