@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,15 +83,21 @@ class Server:
 
 @contextmanager
 def running_server(
-    cwd: Path, env: Mapping[str, str], *, workers: int = 1, timeout: float | None = None
+    cwd: Path,
+    env: Mapping[str, str],
+    *,
+    workers: int = 1,
+    timeout: float | None = None,
+    command: Sequence[str] = (*CLI, "serve"),
 ) -> Iterator[Server]:
-    """Start the server, wait until every worker is up and /healthz answers, yield it,
-    stop it by its PID. `timeout` defaults to `start_limit(workers)`."""
+    """Start `command --port P --workers N` in `cwd`, wait until every worker is up and
+    /healthz answers, yield it, stop it by its PID. `timeout` defaults to
+    `start_limit(workers)`."""
     port = free_port()
     log_path = cwd / f"server-{port}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
+        [*command, "--port", str(port), "--workers", str(workers)],
         cwd=cwd,
         env=cli_env(env),
         stdout=log,
