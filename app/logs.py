@@ -12,6 +12,9 @@ class RequestContextFilter(logging.Filter):
         info = current.get()
         record.request_id = info.request_id if info else None
         record.graphql_operation = info.graphql_operation if info else None
+        # uvicorn attaches a copy of some messages with ANSI colour codes for its own
+        # terminal formatter; the JSON formatter would print it as one more field.
+        record.__dict__.pop("color_message", None)
         return True
 
 

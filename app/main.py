@@ -28,6 +28,7 @@ from app.auth import (
 )
 from app.config import Settings
 from app.context import AppContext, build_context
+from app.cors import CorsMiddleware
 from app.db import Database, create_engine
 from app.errors_http import error_response, http_error
 from app.health import migration_head
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
         ],
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(CorsMiddleware, allowed_origins=settings.cors_allow_origins),
             Middleware(
                 BodyLimitsMiddleware,
                 max_bytes=settings.max_body_bytes,
