@@ -47,6 +47,11 @@ def migrate(settings: Settings) -> str:
             "and port, and that the database server is running"
         ) from None
     except DBAPIError as error:
+        if error.statement is None and settings.sqlite_path is not None:
+            raise ConfigError(
+                f"cannot open the SQLite database {settings.sqlite_path}: "
+                f"{_reason(error.orig)}; check that its folder exists and is writable"
+            ) from None
         if error.statement is None:  # refused while connecting: the server answered
             raise ConfigError(
                 f"the database refused the connection: {_reason(error.orig)}; "

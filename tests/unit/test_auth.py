@@ -366,7 +366,9 @@ def test_token_minting_never_creates_a_secret(
     monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
     settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db")
 
-    with pytest.raises(ConfigError, match=re.escape(f"there is no secret in {tmp_path}/x.db.secret yet")):
+    with pytest.raises(
+        ConfigError, match=re.escape(f"there is no secret in {tmp_path}/x.db.secret yet")
+    ):
         resolve_secret(settings, create=False)
     assert list(tmp_path.iterdir()) == []
 
