@@ -37,8 +37,20 @@ class DatabaseUnreachable(Exception):
     """No connection could be opened; it may succeed later."""
 
 
+def check_sqlite_folder(settings: Settings) -> None:
+    """SQLite cannot create a missing folder (and aiosqlite's failure to then open the
+    file ends in a traceback from its thread), so this is told before connecting."""
+    path = settings.sqlite_path
+    if path is not None and not path.parent.is_dir():
+        raise ConfigError(
+            f"the folder of the SQLite database {path} does not exist: create it, or point "
+            "DATABASE_URL at a file in an existing folder"
+        )
+
+
 def migrate(settings: Settings) -> str:
     """Migrate to the latest revision, telling connection failures in one line."""
+    check_sqlite_folder(settings)
     try:
         return upgrade(settings)
     except (OSError, TimeoutError) as error:
@@ -47,11 +59,6 @@ def migrate(settings: Settings) -> str:
             "and port, and that the database server is running"
         ) from None
     except DBAPIError as error:
-        if error.statement is None and settings.sqlite_path is not None:
-            raise ConfigError(
-                f"cannot open the SQLite database {settings.sqlite_path}: "
-                f"{_reason(error.orig)}; check that its folder exists and is writable"
-            ) from None
         if error.statement is None:  # refused while connecting: the server answered
             raise ConfigError(
                 f"the database refused the connection: {_reason(error.orig)}; "
@@ -74,6 +81,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from app.http_protocol import BoundedHttpProtocol
 
+    check_sqlite_folder(settings)
     # Resolve (and if need be create) the secret once, before any worker starts, and
     # say what is to be said about it here, once for the whole server.
     for warning in resolve_secret(settings).warnings():

@@ -48,6 +48,8 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "loggers": {
             # Our middleware writes one access line per request, with its id.
             "uvicorn.access": {"level": "WARNING"},
+            # Alembic's step-by-step lines: the CLI says in one what a migration applied.
+            "alembic": {"level": "WARNING"},
             "uvicorn": {"level": settings.log_level, "handlers": [], "propagate": True},
             "uvicorn.error": {"level": settings.log_level, "handlers": [], "propagate": True},
         },
