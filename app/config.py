@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     @field_validator("cors_allow_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: object) -> object:
+        # The environment gives one string; code may give a sequence: one rule for both.
+        if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            value = ",".join(value)
         return origins.parse(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")

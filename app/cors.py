@@ -1,4 +1,4 @@
-"""CORS for HTTP and the `Origin` check for WebSocket handshakes, from one list.
+"""CORS: which pages of other origins may read our HTTP answers (app.origins).
 
 Credentials mode is never allowed (no `Access-Control-Allow-Credentials`): callers
 authenticate with a bearer token in the `Authorization` header, which a page sends
@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors_http import error_response
-from app.origins import OriginPolicy
+from app.origins import ANY
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +23,18 @@ METHODS = ("GET", "POST")
 EXPOSED = "X-Request-ID, Retry-After"
 # How long a browser may reuse a preflight's answer.
 MAX_AGE_S = "600"
-# RFC 6455 has no status for "forbidden origin"; 1008 is "policy violation".
-POLICY_VIOLATION = 1008
 
 
 class CorsMiddleware:
     def __init__(self, app: ASGIApp, allowed_origins: Iterable[str]) -> None:
         self.app = app
-        self.policy = OriginPolicy(allowed_origins)
+        self.allowed = frozenset(allowed_origins)
+        self.any = ANY in self.allowed
+
+    def allows(self, origin: str) -> bool:
+        return self.any or origin in self.allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -50,15 +49,15 @@ class CorsMiddleware:
         await self.app(scope, receive, self._with_cors_headers(origin, send))
 
     def _allow_origin(self, origin: str) -> str:
-        return "*" if self.policy.any else origin
+        return "*" if self.any else origin
 
     def _with_cors_headers(self, origin: str, send: Send) -> Send:
-        allowed = self.policy.allows(origin)
+        allowed = self.allows(origin)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                if not self.policy.any:
+                if not self.any:
                     # A cache must not serve one origin's answer to another.
                     headers.add_vary_header("Origin")
                 if allowed:
@@ -70,10 +69,10 @@ class CorsMiddleware:
 
     def _preflight(self, origin: str, headers: Headers) -> Response:
         method = headers["access-control-request-method"]
-        if not self.policy.allows(origin):
+        if not self.allows(origin):
             reason = (
                 f"the origin {origin} is not in the server's CORS_ALLOW_ORIGINS"
-                if self.policy.allowed
+                if self.allowed
                 else "cross-origin requests are not enabled: CORS_ALLOW_ORIGINS is empty"
             )
             logger.info("refused a CORS preflight: %.200s", reason)
@@ -92,15 +91,3 @@ class CorsMiddleware:
             response.headers["Access-Control-Allow-Headers"] = requested
         response.headers["Vary"] = "Origin, Access-Control-Request-Headers"
         return response
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if self.policy.may_connect(origin, headers.get("host")):
-            await self.app(scope, receive, send)
-            return
-        logger.info("refused a WebSocket from the origin %.200s: not in CORS_ALLOW_ORIGINS", origin)
-        # Closing before accepting makes the server answer the handshake with 403.
-        message = await receive()
-        if message["type"] == "websocket.connect":
-            await send({"type": "websocket.close", "code": POLICY_VIOLATION})

@@ -1,12 +1,11 @@
-"""Which web origins may use the API from a browser: CORS_ALLOW_ORIGINS, read and applied.
+"""CORS_ALLOW_ORIGINS: the web origins whose pages may use the API, as browsers write them.
 
-One list answers both questions a browser's page raises: may it read our HTTP answers
-(CORS), and may it open our WebSocket (browsers let any page try; only the server can
-refuse, by the `Origin` header). A page served by this server needs no listing, and a
-client that sends no `Origin` (not a browser) is not concerned.
+One list answers both questions such a page raises: may it read our HTTP answers
+(app.cors), and may it open our WebSocket (browsers let any page try; Strawberry refuses
+the handshake by its `Origin`, app.main). A page served by this server needs no listing,
+and a client that sends no `Origin` (not a browser) is not concerned.
 """
 
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 ANY = "*"
@@ -42,24 +41,3 @@ def _origin(text: str) -> str:
     if parts.path or parts.query or parts.fragment:
         raise ValueError(f"{text!r} is not an origin (it has a path): write {origin}")
     return origin
-
-
-class OriginPolicy:
-    """Decides for one `Origin` header value, given the request's `Host`."""
-
-    def __init__(self, allowed: Iterable[str]) -> None:
-        self.allowed = frozenset(allowed)
-        self.any = ANY in self.allowed
-
-    def allows(self, origin: str) -> bool:
-        """Listed (or everything is): the page may read our answers cross-origin."""
-        return self.any or origin in self.allowed
-
-    def may_connect(self, origin: str | None, host: str | None) -> bool:
-        """May a page of `origin` open a WebSocket here? Pages of our own host may:
-        the scheme is left out, since a TLS proxy in front makes ours `ws` and theirs
-        `https`."""
-        if origin is None or self.allows(origin):
-            return True
-        _, _, origin_host = origin.partition("://")
-        return host is not None and origin_host.lower() == host.lower()
