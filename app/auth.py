@@ -10,6 +10,7 @@ import os
 import secrets
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,10 +27,13 @@ from starlette.authentication import (
 )
 from starlette.requests import HTTPConnection
 
-from app.config import Settings
+from app.config import ConfigError, Settings
 from app.errors import Forbidden, Unauthenticated
 
 logger = logging.getLogger(__name__)
+# A short secret is told once per server, in the log, at start (`Secret.warnings`);
+# PyJWT would also print it in every worker, outside the log, at its first token.
+warnings.filterwarnings("ignore", category=jwt.InsecureKeyLengthWarning)
 
 ALGORITHM = "HS256"
 SCOPE_SESSIONS_WRITE = "sessions:write"
@@ -103,9 +107,13 @@ class TokenVerifier:
         audience: str | None,
         issuer: str | None,
         clock: Callable[[], float] = time.time,
+        key_source: str = "the configured secret",
     ) -> None:
-        """`clock` (seconds since the epoch) decides when a token has expired; tests move it."""
+        """`clock` (seconds since the epoch) decides when a token has expired; tests move it.
+        `key_source` says in the server log where the secret comes from."""
         self._secret = secret
+        self._key_source = key_source
+        self._told_signature = False
         self._audience = audience
         self._issuer = issuer
         self._clock = clock
@@ -153,6 +161,9 @@ class TokenVerifier:
             raise Unauthenticated("the token is from another issuer") from None
         except jwt.MissingRequiredClaimError as error:
             raise Unauthenticated(f"the token lacks the '{error.claim}' claim") from None
+        except jwt.InvalidSignatureError:
+            self._tell_signature_mismatch()
+            raise Unauthenticated("the token is invalid") from None
         except jwt.InvalidTokenError:
             raise Unauthenticated("the token is invalid") from None
         sub = claims["sub"]
@@ -164,6 +175,21 @@ class TokenVerifier:
         if expires <= self._clock():
             raise Unauthenticated("the token has expired")
         return _Verified(Caller(sub=sub, scopes=_scopes(claims)), expires)
+
+    def _tell_signature_mismatch(self) -> None:
+        # The caller only learns that the token is invalid: which secret the server
+        # holds is the operator's business. Said once per process, since a client
+        # holding such a token usually sends it again and again.
+        if self._told_signature:
+            return
+        self._told_signature = True
+        logger.warning(
+            "refused a token whose signature does not match this server's secret, %s: it "
+            "was signed with another secret, or altered. Tokens from `live-sessions token` "
+            "must be made with the server's DATABASE_URL, AUTH_JWT_SECRET_FILE or "
+            "AUTH_JWT_SECRET. Said once per process.",
+            self._key_source,
+        )
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:
@@ -229,48 +255,114 @@ def credentials_from_header(header: object, verifier: TokenVerifier) -> Caller |
 
 
 def verifier_for(settings: Settings) -> TokenVerifier:
+    secret = resolve_secret(settings)
     return TokenVerifier(
-        resolve_secret(settings),
+        secret.value,
         audience=settings.auth_jwt_audience,
         issuer=settings.auth_jwt_issuer,
+        key_source=secret.source,
     )
 
 
-def resolve_secret(settings: Settings) -> str:
-    """The configured secret, or on a SQLite file a development secret kept beside it.
+# HS256 keys shorter than its 256-bit output weaken it (RFC 7518, section 3.2).
+MIN_SECRET_BYTES = 32
+RANDOM_KEY_COMMAND = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
-    Nothing ever runs without a secret: PostgreSQL deployments must configure one,
-    since their workers may not share a disk.
+
+@dataclass(frozen=True)
+class Secret:
+    value: str
+    source: str  # where it comes from, in words an operator can act on
+    development: bool = False  # generated beside the SQLite file
+
+    @property
+    def too_short(self) -> bool:
+        return len(self.value.encode()) < MIN_SECRET_BYTES
+
+    @property
+    def too_short_message(self) -> str:
+        return (
+            f"{self.source} is {len(self.value.encode())} bytes long, and HS256 needs at least "
+            f"{MIN_SECRET_BYTES}: write a longer one, for example from `{RANDOM_KEY_COMMAND}`"
+        )
+
+    def warnings(self) -> list[str]:
+        """What a server should say once at start about this secret (on SQLite; on
+        PostgreSQL a short one is refused)."""
+        said = []
+        if self.development:
+            said.append(
+                f"AUTH_JWT_SECRET is not set: using {self.source}; "
+                "set AUTH_JWT_SECRET for any deployment that others use"
+            )
+        if self.too_short:
+            said.append(self.too_short_message + " (PostgreSQL deployments refuse to start)")
+        return said
+
+
+def resolve_secret(settings: Settings, *, create: bool = True) -> Secret:
+    """The signing secret: AUTH_JWT_SECRET, else the file AUTH_JWT_SECRET_FILE names,
+    else the development secret beside a SQLite file (see `Settings.secret_file`).
+
+    `create`: on SQLite, make the file if it is missing (the server does; `token` must
+    not, or its tokens would be signed with a secret no server knows). Nothing ever runs
+    without a secret, and PostgreSQL, whose workers may not share a disk, never makes one.
     """
     if settings.auth_jwt_secret:
-        return settings.auth_jwt_secret
-    db_path = settings.sqlite_path
-    if db_path is None:
-        raise RuntimeError(
-            "AUTH_JWT_SECRET is not set. It is required unless DATABASE_URL is a SQLite file."
-        )
-    secret_path = db_path.with_name(db_path.name + ".secret")
-    secret = _read_or_create_secret(secret_path)
-    logger.warning(
-        "AUTH_JWT_SECRET is not set: using the development secret in %s. "
-        "Set AUTH_JWT_SECRET for any deployment that others use.",
-        secret_path,
-    )
+        secret = Secret(settings.auth_jwt_secret, "AUTH_JWT_SECRET")
+    else:
+        secret = _secret_from_file(settings, create=create)
+    if secret.too_short and not settings.is_sqlite:
+        raise ConfigError(secret.too_short_message)
     return secret
 
 
-def _read_or_create_secret(path: Path) -> str:
+def _secret_from_file(settings: Settings, *, create: bool) -> Secret:
+    path = settings.secret_file
+    if path is None:
+        raise ConfigError(
+            "AUTH_JWT_SECRET is not set, and it is required unless DATABASE_URL is a SQLite "
+            f"file: set AUTH_JWT_SECRET (for example from `{RANDOM_KEY_COMMAND}`) "
+            "or AUTH_JWT_SECRET_FILE"
+        )
+    named = settings.auth_jwt_secret_file is not None
+    source = (
+        f"the secret in AUTH_JWT_SECRET_FILE ({path})"
+        if named
+        else f"the development secret in {path}, beside the database"
+    )
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place: concurrent workers agree on one secret,
-        # and none can read a half-written file.
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
-        try:
-            with os.fdopen(fd, "w") as temp:
-                temp.write(secrets.token_urlsafe(48))
-            os.link(temp_name, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temp_name)
-    return path.read_text().strip()
+        if not create:
+            raise ConfigError(
+                f"there is no secret in {path} yet: the server creates it when it first "
+                "starts; run this command with the server's DATABASE_URL (or "
+                "AUTH_JWT_SECRET_FILE, or AUTH_JWT_SECRET)"
+            )
+        if not settings.is_sqlite:
+            raise ConfigError(
+                f"AUTH_JWT_SECRET_FILE names {path}, which does not exist: write a secret "
+                f"there (for example from `{RANDOM_KEY_COMMAND}`)"
+            )
+        _create_secret(path)
+    try:
+        value = path.read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"cannot read the secret in {path}: {error.strerror}") from None
+    if not value:
+        raise ConfigError(f"the secret file {path} is empty: write a secret there")
+    return Secret(value, source, development=not named)
+
+
+def _create_secret(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside and linked into place: concurrent workers agree on one secret,
+    # and none can read a half-written file.
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+    try:
+        with os.fdopen(fd, "w") as temp:
+            temp.write(secrets.token_urlsafe(48))
+        os.link(temp_name, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temp_name)

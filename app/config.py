@@ -1,13 +1,19 @@
-"""Settings: the only place the environment is read."""
+"""Settings: the only place the environment is read, and how its mistakes are told."""
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app import database_url, origins
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["json", "text"]
+
+
+class ConfigError(Exception):
+    """A setting the service cannot start with; the message says what to write instead."""
 
 
 class Settings(BaseSettings):
@@ -17,7 +23,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///live-sessions.db",
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://...",
+        description="sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB; stored as "
+        "the SQLAlchemy URL of the driver used (sqlite+aiosqlite, postgresql+asyncpg).",
     )
     database_schema: str | None = Field(
         default=None,
@@ -25,8 +32,12 @@ class Settings(BaseSettings):
     )
     auth_jwt_secret: str | None = Field(
         default=None,
-        description="HS256 secret for bearer tokens. Unset on SQLite: a development secret "
-        "is generated beside the database file.",
+        description="HS256 secret for bearer tokens, at least 32 bytes. Unset on SQLite: a "
+        "development secret is generated beside the database file.",
+    )
+    auth_jwt_secret_file: Path | None = Field(
+        default=None,
+        description="A file holding the secret instead (created on SQLite if missing).",
     )
     auth_jwt_audience: str | None = Field(default=None, description="Required `aud` when set.")
     auth_jwt_issuer: str | None = Field(default=None, description="Required `iss` when set.")
@@ -156,6 +167,43 @@ class Settings(BaseSettings):
     )
     graphql_introspection: bool = True
     graphiql: bool = True
+    cors_allow_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated origins (https://app.example.com) whose pages may call "
+        "the API and open its WebSocket; `*`: every origin. Credentials (cookies) are never "
+        "allowed: tokens travel in the Authorization header.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        return database_url.normalise(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        # The environment gives one string; code may give a sequence: one rule for both.
+        if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            value = ",".join(value)
+        return origins.parse(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Self:
+        if self.auth_jwt_secret and self.auth_jwt_secret_file:
+            raise ValueError(
+                "AUTH_JWT_SECRET and AUTH_JWT_SECRET_FILE are both set: keep only one of them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Self:
@@ -169,15 +217,47 @@ class Settings(BaseSettings):
 
     @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+        return database_url.is_sqlite(self.database_url)
 
     @property
     def sqlite_path(self) -> Path | None:
-        """The database file for a file-backed SQLite URL, else None."""
-        if not self.is_sqlite:
+        """The database file (absolute) for a file-backed SQLite URL, else None."""
+        return database_url.sqlite_file(self.database_url)
+
+    @property
+    def secret_file(self) -> Path | None:
+        """Where the signing secret is kept when AUTH_JWT_SECRET is unset: the file named
+        by AUTH_JWT_SECRET_FILE, else beside a SQLite database file, else nowhere."""
+        if self.auth_jwt_secret:
             return None
-        _, _, rest = self.database_url.partition(":///")
-        path = rest.split("?", 1)[0]
-        if not path or path == ":memory:":
-            return None
-        return Path(path)
+        if self.auth_jwt_secret_file is not None:
+            return self.auth_jwt_secret_file.resolve()
+        db_path = self.sqlite_path
+        return None if db_path is None else db_path.with_name(db_path.name + ".secret")
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or `ConfigError` naming every mistake in one line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+
+
+# Settings whose values are never repeated back: they may be credentials.
+_UNQUOTED = ("database_url", "auth_jwt_secret")
+
+
+def describe(error: ValidationError) -> str:
+    """Every problem of a ValidationError, in one line, under the variables' names."""
+    problems = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else ""
+        if item["type"] == "value_error":
+            problem = str(item["ctx"]["error"])
+        else:
+            wanted = item["msg"].removeprefix("Input ")
+            quoted = name.lower() not in _UNQUOTED and isinstance(item["input"], str)
+            problem = f"it is {item['input']!r}, but it {wanted}" if quoted else f"it {wanted}"
+        problems.append(f"{name}: {problem}" if name else problem)
+    return "; ".join(problems)

@@ -12,6 +12,9 @@ class RequestContextFilter(logging.Filter):
         info = current.get()
         record.request_id = info.request_id if info else None
         record.graphql_operation = info.graphql_operation if info else None
+        # uvicorn attaches a copy of some messages with ANSI colour codes for its own
+        # terminal formatter; the JSON formatter would print it as one more field.
+        record.__dict__.pop("color_message", None)
         return True
 
 
@@ -45,6 +48,8 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "loggers": {
             # Our middleware writes one access line per request, with its id.
             "uvicorn.access": {"level": "WARNING"},
+            # Alembic's step-by-step lines: the CLI says in one what a migration applied.
+            "alembic": {"level": "WARNING"},
             "uvicorn": {"level": settings.log_level, "handlers": [], "propagate": True},
             "uvicorn.error": {"level": settings.log_level, "handlers": [], "propagate": True},
         },

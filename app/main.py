@@ -28,6 +28,7 @@ from app.auth import (
 )
 from app.config import Settings
 from app.context import AppContext, build_context
+from app.cors import CorsMiddleware
 from app.db import Database, create_engine
 from app.errors_http import error_response, http_error
 from app.health import migration_head
@@ -69,6 +70,16 @@ class GraphQLView(GraphQL[AppContext, None]):
         if not isinstance(user, Caller):
             raise ConnectionRejectionError({"message": user.reason})
         context.user = user
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        # Strawberry has let through pages of our own origin, and checks the others
+        # against `allowed_origins`; its own warning names that argument, not the setting.
+        allowed = super().is_websocket_origin_allowed(request, origin)
+        if not allowed:
+            logger.info(
+                "refused a WebSocket from the origin %.200s: not in CORS_ALLOW_ORIGINS", origin
+            )
+        return allowed
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our own page and pinned assets, not Strawberry's CDN-loading one.
@@ -174,7 +185,11 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             await db.dispose()
 
     schema = build_schema(settings)
-    graphql = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = GraphQLView(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allowed_origins=settings.cors_allow_origins,
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -189,6 +204,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
         ],
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(CorsMiddleware, allowed_origins=settings.cors_allow_origins),
             Middleware(
                 BodyLimitsMiddleware,
                 max_bytes=settings.max_body_bytes,

@@ -42,11 +42,26 @@ def cli_env(overrides: Mapping[str, str]) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "AUTH_JWT_", "LOG_LEVEL"))
+        if not key.startswith(("DATABASE_", "AUTH_JWT_", "LOG_", "CORS_"))
     }
     env["PYTHONPATH"] = str(Path(__file__).parents[1])
     env.update(overrides)
     return env
+
+
+def cli(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `live-sessions ARGS` to its end, with only `env` configured."""
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=cwd,
+        env=cli_env(env or {}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def server_env(database_settings: Mapping[str, str], **extra: str) -> dict[str, str]:

@@ -1,8 +1,11 @@
 """Alembic environment: runs the revisions over the service's own engine settings."""
 
 import asyncio
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from alembic import context
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -14,6 +17,14 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
+def _record(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
+    applied = config.attributes.get("applied")
+    if applied is not None:
+        applied.extend(step.up_revision_ids)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -21,6 +32,7 @@ def _run(connection: Connection) -> None:
         # SQLite alters tables by copying them; the same revisions serve PostgreSQL.
         render_as_batch=True,
         compare_type=True,
+        on_version_apply=_record,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,6 +2,8 @@
 
 import base64
 import json
+import logging
+import re
 import stat
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,7 +14,7 @@ import jwt
 import pytest
 
 from app.auth import Caller, TokenVerifier, mint_token, resolve_secret
-from app.config import Settings
+from app.config import ConfigError, Settings
 from app.errors import Forbidden, Unauthenticated
 
 # 64 bytes: long enough that PyJWT does not warn about HS256, HS384 or HS512 keys.
@@ -92,9 +94,19 @@ def test_token_with_bad_claims_is_refused(overrides: dict[str, Any], message: st
         _verifier().verify(_encode(claims))
 
 
-def test_token_signed_with_another_secret_is_refused() -> None:
-    with pytest.raises(Unauthenticated, match="the token is invalid"):
-        _verifier().verify(_encode(_claims(), secret=OTHER_SECRET))
+def test_token_signed_with_another_secret_is_refused_and_the_log_says_why_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    verifier = TokenVerifier(SECRET, audience=None, issuer=None, key_source="AUTH_JWT_SECRET")
+
+    for sub in ("host-1", "host-2", "host-1"):
+        with pytest.raises(Unauthenticated, match=r"^the token is invalid$"):
+            verifier.verify(_encode(_claims(sub=sub), secret=OTHER_SECRET))
+
+    told = [record for record in caplog.records if record.name == "app.auth"]
+    assert len(told) == 1
+    assert told[0].levelno == logging.WARNING
+    assert "does not match this server's secret, AUTH_JWT_SECRET" in told[0].getMessage()
 
 
 def test_tampered_payload_is_refused() -> None:
@@ -294,7 +306,7 @@ def test_configured_secret_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db", auth_jwt_secret=SECRET)
 
-    assert resolve_secret(settings) == SECRET
+    assert resolve_secret(settings).value == SECRET
     assert list(tmp_path.iterdir()) == []
 
 
@@ -304,8 +316,8 @@ def test_sqlite_file_without_secret_keeps_a_private_secret_beside_it(
     monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db", auth_jwt_secret=None)
 
-    first = resolve_secret(settings)
-    second = resolve_secret(settings)
+    first = resolve_secret(settings).value
+    second = resolve_secret(settings).value
 
     secret_file = tmp_path / "x.db.secret"
     assert first == second == secret_file.read_text().strip()
@@ -327,5 +339,77 @@ def test_missing_secret_without_a_sqlite_file_is_an_error(
     monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
     settings = Settings(database_url=database_url, auth_jwt_secret=None)
 
-    with pytest.raises(RuntimeError, match="AUTH_JWT_SECRET is not set"):
+    with pytest.raises(ConfigError, match="AUTH_JWT_SECRET is not set"):
         resolve_secret(settings)
+
+
+def test_the_development_secret_is_beside_the_database_whatever_the_current_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    made = resolve_secret(Settings(database_url="sqlite:///data/x.db"))
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    found = resolve_secret(Settings(database_url=f"sqlite:///{tmp_path}/data/x.db"), create=False)
+
+    assert found == made
+    assert made.development
+    assert (
+        made.source == f"the development secret in {tmp_path}/data/x.db.secret, beside the database"
+    )
+
+
+def test_token_minting_never_creates_a_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db")
+
+    with pytest.raises(
+        ConfigError, match=re.escape(f"there is no secret in {tmp_path}/x.db.secret yet")
+    ):
+        resolve_secret(settings, create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite:///{tmp}/x.db", "postgresql://u@db/live"])
+def test_an_explicit_secret_file_is_read_on_either_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
+) -> None:
+    monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
+    path = tmp_path / "jwt.secret"
+    path.write_text(SECRET + "\n")
+    settings = Settings(database_url=database_url.format(tmp=tmp_path), auth_jwt_secret_file=path)
+
+    secret = resolve_secret(settings, create=False)
+
+    assert secret.value == SECRET
+    assert not secret.development
+    assert secret.source == f"the secret in AUTH_JWT_SECRET_FILE ({path})"
+    assert secret.warnings() == []
+
+
+def test_a_missing_secret_file_is_never_made_on_postgresql(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
+    settings = Settings(
+        database_url="postgresql://u@db/live", auth_jwt_secret_file=tmp_path / "jwt.secret"
+    )
+
+    with pytest.raises(ConfigError, match=r"names .*jwt\.secret, which does not exist"):
+        resolve_secret(settings)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_short_secret_is_refused_on_postgresql_and_told_on_sqlite(tmp_path: Path) -> None:
+    short = "x" * 31
+    postgresql = Settings(database_url="postgresql://u@db/live", auth_jwt_secret=short)
+    sqlite = Settings(database_url=f"sqlite:///{tmp_path}/x.db", auth_jwt_secret=short)
+
+    with pytest.raises(ConfigError, match="AUTH_JWT_SECRET is 31 bytes long, and HS256 needs"):
+        resolve_secret(postgresql)
+    [warning] = resolve_secret(sqlite).warnings()
+    assert warning.startswith("AUTH_JWT_SECRET is 31 bytes long")
+    assert resolve_secret(Settings(database_url="postgres://u@db/live", auth_jwt_secret="x" * 32))
