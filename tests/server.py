@@ -83,12 +83,22 @@ class Server:
 
 @contextmanager
 def running_server(
-    cwd: Path, env: Mapping[str, str], *, workers: int = 1, timeout: float | None = None
+    cwd: Path,
+    env: Mapping[str, str],
+    *,
+    workers: int = 1,
+    timeout: float | None = None,
+    port: int | None = None,
 ) -> Iterator[Server]:
     """Start the server, wait until every worker is up and /healthz answers, yield it,
-    stop it by its PID. `timeout` defaults to `start_limit(workers)`."""
-    port = free_port()
+    stop it by its PID. `timeout` defaults to `start_limit(workers)`; `port` (a free one
+    by default) lets a test restart a server where its clients expect it."""
+    port = port or free_port()
     log_path = cwd / f"server-{port}.log"
+    restarts = 0
+    while log_path.exists():
+        restarts += 1
+        log_path = cwd / f"server-{port}.{restarts}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
