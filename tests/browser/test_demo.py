@@ -1,7 +1,6 @@
 """The /demo page in headless Chromium with the internet blocked: a brand's sessions with
 their status, seats and the viewer's place, kept live through restarts."""
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ pytestmark = MARKS
 
 BRAND = "brand-demo"
 LIVE = "Live: counts update as people register."
-# DEMO_SCREENSHOT=docs/demo.png refreshes the README's picture.
-SCREENSHOT = os.environ.get("DEMO_SCREENSHOT")
 
 
 async def open_demo(
@@ -44,7 +41,7 @@ def cell(watched: OfflinePage, session_id: str, name: str) -> Locator:
 
 
 async def test_demo_shows_status_seats_and_place_as_people_register(
-    server: Server, browser: Browser, tmp_path: Path
+    server: Server, browser: Browser
 ) -> None:
     async with httpx.AsyncClient(base_url=server.url) as client:
         session_id = await session(client, title="Live mobility", maxParticipants=12)
@@ -60,7 +57,6 @@ async def test_demo_shows_status_seats_and_place_as_people_register(
 
         await cell(watched, session_id, "action").get_by_role("button", name="Register").click()
         await seats.filter(has_text="9 of 12 left").wait_for(timeout=2000)
-        await watched.page.screenshot(path=SCREENSHOT or str(tmp_path / "demo.png"))
 
     assert await cell(watched, session_id, "place").text_content() == "registered"
     assert await cell(watched, session_id, "action").get_by_role("button").text_content() == (

@@ -101,7 +101,9 @@
   }
 
   // Open on the explorer, as Ruru and Strawberry's playground do: the schema at a glance.
+  // Not on a narrow screen, where it would squeeze the editor to a few characters.
   var explorer = GraphiQLPluginExplorer.explorerPlugin();
+  var WIDE_ENOUGH_FOR_EXPLORER = 1000;
 
   function render(schema) {
     var root = ReactDOM.createRoot(document.getElementById("graphiql"));
@@ -115,7 +117,7 @@
         isHeadersEditorEnabled: true,
         shouldPersistHeaders: true,
         plugins: [explorer],
-        visiblePlugin: explorer,
+        visiblePlugin: window.innerWidth >= WIDE_ENOUGH_FOR_EXPLORER ? explorer : null,
       })
     );
   }
