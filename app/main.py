@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -199,8 +199,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
-            Route("/demo", pages.demo, methods=["GET"]),
-            Mount("/static", app=pages.static_files(), name="static"),
+            *pages.routes(),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),

@@ -104,12 +104,18 @@ def running_server(
     workers: int = 1,
     timeout: float | None = None,
     command: Sequence[str] = (*CLI, "serve"),
+    port: int | None = None,
 ) -> Iterator[Server]:
     """Start `command --port P --workers N` in `cwd`, wait until every worker is up and
     /healthz answers, yield it, stop it by its PID. `timeout` defaults to
-    `start_limit(workers)`."""
-    port = free_port()
+    `start_limit(workers)`; `port` (a free one by default) lets a test restart a server
+    where its clients expect it."""
+    port = port or free_port()
     log_path = cwd / f"server-{port}.log"
+    restarts = 0
+    while log_path.exists():
+        restarts += 1
+        log_path = cwd / f"server-{port}.{restarts}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         [*command, "--port", str(port), "--workers", str(workers)],
