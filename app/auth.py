@@ -227,9 +227,10 @@ def credentials_from_header(header: object, verifier: TokenVerifier) -> Caller |
         return RefusedCredentials(error.message)
 
 
-def verifier_for(settings: Settings) -> TokenVerifier:
+def verifier_for(settings: Settings, secret: str) -> TokenVerifier:
+    """The verifier for `secret` (`resolve_secret(settings)`) and the settings' claims."""
     return TokenVerifier(
-        resolve_secret(settings),
+        secret,
         audience=settings.auth_jwt_audience,
         issuer=settings.auth_jwt_issuer,
     )
