@@ -10,6 +10,7 @@ from icalendar import Calendar, Event
 from app.config import Settings
 from app.resolvers import clock
 from tests.helpers import (
+    StatementLog,
     app_client,
     auth,
     create,
@@ -19,9 +20,11 @@ from tests.helpers import (
     register,
     samples,
     sql,
+    token,
     unregister,
 )
 from tests.server import Server
+from tests.ws_client import GraphQLSocket
 
 CALENDAR_URL = "query($id: ID!) { session(id: $id) { calendarUrl } }"
 FEED_URL = "mutation { calendarFeedUrl }"
@@ -67,6 +70,11 @@ async def event_at(client: httpx.AsyncClient, url: str) -> Event:
 
 def by_uid(calendar: Calendar) -> dict[str, Event]:
     return {str(event.uid): event for event in calendar.events}
+
+
+def selects(log: StatementLog) -> int:
+    """Queries sent, leaving out SQLite's BEGIN for each read scope."""
+    return sum(statement.lstrip().upper().startswith("SELECT") for statement, _ in log.statements)
 
 
 def instant(text: str) -> datetime:
@@ -242,6 +250,24 @@ async def test_a_sessions_file_answers_304_while_the_session_is_unchanged(
     assert (await fetch(client, url)).content == changed.content
 
 
+async def test_a_subscriber_is_given_the_same_http_calendar_url_as_a_query(
+    server: Server,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        session = await create(client)
+        queried = await calendar_url(client, session["id"])
+        socket = await GraphQLSocket.open(server.url, token=token("watcher"))
+        await socket.acknowledged()
+        follow = "subscription($id: ID!) { sessionUpdated(id: $id) { calendarUrl } }"
+        await socket.subscribe(follow, {"id": session["id"]})
+        subscribed = (await socket.next_data())["sessionUpdated"]["calendarUrl"]
+        await socket.close()
+        file = await fetch(client, subscribed)
+
+    assert subscribed == queried == f"{server.url}/v1/sessions/{session['id']}.ics"
+    assert file.status_code == 200
+
+
 # -- a member's feed ----------------------------------------------------------------
 
 
@@ -391,3 +417,25 @@ async def test_the_feed_token_never_reaches_the_logs_or_the_metrics(server: Serv
     assert token not in metrics
     routes = {dict(labels).get("route") for (_, labels) in samples(metrics)}
     assert "/v1/calendar/{feed_token}.ics" in routes
+
+
+async def test_a_poll_that_finds_nothing_new_costs_one_or_two_small_reads(
+    client: httpx.AsyncClient, statements: StatementLog
+) -> None:
+    sessions = [await create(client) for _ in range(3)]
+    for session in sessions:
+        await register(client, session["id"], "member-1")
+    feed = await feed_url(client, "member-1")
+    file = await calendar_url(client, sessions[0]["id"])
+    feed_tag = (await fetch(client, feed)).headers["etag"]
+    file_tag = (await fetch(client, file)).headers["etag"]
+
+    statements.clear()
+    assert (await fetch(client, feed, **{"If-None-Match": feed_tag})).status_code == 304
+    feed_poll = selects(statements)
+    statements.clear()
+    assert (await fetch(client, file, **{"If-None-Match": file_tag})).status_code == 304
+    file_poll = selects(statements)
+
+    # The feed: whose token, then the sessions' ids and versions; the file: its row.
+    assert (feed_poll, file_poll) == (2, 1)
