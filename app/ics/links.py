@@ -5,6 +5,7 @@ handed to a calendar app must work from wherever the member is, which only the
 deployment knows for sure behind a proxy.
 """
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.requests import HTTPConnection
@@ -17,6 +18,21 @@ FEED_PATH = FEED_PREFIX + "{feed_token}.ics"
 
 # A WebSocket (a subscription reading `calendarUrl`) came in on the HTTP scheme's twin.
 _HTTP_SCHEME = {"ws": "http", "wss": "https"}
+# Changes whenever app.ics.render's output for the same sessions changes, so that the
+# ETags given out before stop matching.
+RENDER_FORMAT = "1"
+
+
+@dataclass(frozen=True)
+class Links:
+    """What the rendered URLs are made of: the service's address and the join template."""
+
+    base: str
+    join_template: str
+
+    def fingerprint(self) -> str:
+        """Everything besides the sessions that the bytes depend on."""
+        return f"{RENDER_FORMAT}\n{self.base}\n{self.join_template}"
 
 
 def base_url(connection: HTTPConnection) -> str:

@@ -7,37 +7,23 @@ same bytes and an ETag named after the versions (app.ics.routes) is a strong one
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
 from app.ics import links
+from app.ics.links import Links
 from app.models import RegistrationStatus, SessionKind, SessionStatus
 from app.resolvers.views import SessionView
 
 PRODID = "-//live-sessions//calendar//EN"
-# Changes whenever the output for the same sessions changes, so old ETags stop matching.
-FORMAT = "1"
 DEFAULT_DURATION = timedelta(minutes=60)
 # What a subscribed calendar is asked to wait between two polls (RFC 7986, and Outlook's).
 FEED_REFRESH = timedelta(minutes=15)
 FEED_NAME = "Live sessions"
 
 _KINDS = {SessionKind.LIVE: "Live class", SessionKind.OFFICE_HOURS: "Office hours"}
-
-
-@dataclass(frozen=True)
-class Links:
-    """What the rendered URLs are made of: the service's address and the join template."""
-
-    base: str
-    join_template: str
-
-    def fingerprint(self) -> str:
-        """Everything besides the sessions that the bytes depend on."""
-        return f"{FORMAT}\n{self.base}\n{self.join_template}"
 
 
 def session_file(view: SessionView, to: Links) -> bytes:

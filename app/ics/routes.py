@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.errors_http import error_response
-from app.ics import links, render
+from app.ics import links
 from app.resolvers import calendar
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -31,6 +31,8 @@ async def session_file(request: Request) -> Response:
     tag = _etag(to, "session", session.id, str(session.version))
     if _unchanged(request, tag):
         return _not_modified(tag, PUBLIC_CACHE)
+    from app.ics import render  # icalendar is imported by the first calendar served
+
     disposition = {"Content-Disposition": f'attachment; filename="{session.id}.ics"'}
     return _calendar(tag, PUBLIC_CACHE, render.session_file(view, to), disposition)
 
@@ -48,14 +50,16 @@ async def member_feed(request: Request) -> Response:
     # Read after the versions: a change in between makes the body newer than its tag,
     # which only costs the next poll a full answer; the tag is never newer than the body.
     views = await calendar.feed_sessions(db, owner)
+    from app.ics import render  # icalendar is imported by the first calendar served
+
     return _calendar(tag, PRIVATE_CACHE, render.feed(views, to, feed_id=owner))
 
 
-def _links(request: Request) -> render.Links:
-    return render.Links(links.base_url(request), request.state.settings.calendar_join_url)
+def _links(request: Request) -> links.Links:
+    return links.Links(links.base_url(request), request.state.settings.calendar_join_url)
 
 
-def _etag(to: render.Links, *parts: str) -> str:
+def _etag(to: links.Links, *parts: str) -> str:
     digest = hashlib.sha256("\n".join((to.fingerprint(), *parts)).encode()).hexdigest()
     return f'"{digest[:32]}"'
 

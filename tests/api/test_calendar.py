@@ -1,6 +1,8 @@
 """Calendar files: a session's .ics and a member's feed, parsed back with icalendar."""
 
 import asyncio
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -23,7 +25,7 @@ from tests.helpers import (
     token,
     unregister,
 )
-from tests.server import Server
+from tests.server import Server, cli_env
 from tests.ws_client import GraphQLSocket
 
 CALENDAR_URL = "query($id: ID!) { session(id: $id) { calendarUrl } }"
@@ -439,3 +441,13 @@ async def test_a_poll_that_finds_nothing_new_costs_one_or_two_small_reads(
 
     # The feed: whose token, then the sessions' ids and versions; the file: its row.
     assert (feed_poll, file_poll) == (2, 1)
+
+
+def test_importing_the_app_leaves_icalendar_until_a_calendar_is_served() -> None:
+    # Every worker imports the app before serving; most never serve a calendar.
+    probe = "import sys, app.main; print('icalendar' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=cli_env({}), capture_output=True, text=True, check=True
+    )
+
+    assert done.stdout.strip() == "False"
