@@ -254,8 +254,8 @@ def credentials_from_header(header: object, verifier: TokenVerifier) -> Caller |
         return RefusedCredentials(error.message)
 
 
-def verifier_for(settings: Settings) -> TokenVerifier:
-    secret = resolve_secret(settings)
+def verifier_for(settings: Settings, secret: "Secret") -> TokenVerifier:
+    """The verifier for `secret` (`resolve_secret(settings)`) and the settings' claims."""
     return TokenVerifier(
         secret.value,
         audience=settings.auth_jwt_audience,

@@ -165,6 +165,24 @@ class Settings(BaseSettings):
         description="An endpoint whose deliveries have failed for this long without a "
         "success in between is disabled, with the reason shown to its brand's admins.",
     )
+    public_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
+        description="The service's address as members reach it (`https://live.example.com`), "
+        "for the absolute URLs of calendar files and feeds. Unset: the address each request "
+        "came to (scheme and Host as the server saw them).",
+    )
+    calendar_join_url: str = Field(
+        default="/demo?session={session_id}",
+        description="Where a live session's calendar event sends members to join: "
+        "`{session_id}` and `{stream_call_id}` are filled in; a path is taken from "
+        "PUBLIC_BASE_URL (or the request's address).",
+    )
+    calendar_feed_secret: str | None = Field(
+        default=None,
+        description="Derives members' calendar feed URLs. Unset: AUTH_JWT_SECRET (changing "
+        "it then changes every feed URL).",
+    )
     graphql_introspection: bool = True
     graphiql: bool = True
     cors_allow_origins: Annotated[tuple[str, ...], NoDecode] = Field(

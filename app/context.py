@@ -16,6 +16,8 @@ class AppContext:
 
     db: Database
     user: BaseUser
+    # Derives members' calendar feed tokens (app.resolvers.calendar).
+    feed_key: bytes
     request: HTTPConnection | None = None
     broker: Broker | None = None
     # A WebSocket's connection_init payload; Strawberry fills it in.
@@ -30,4 +32,10 @@ class AppContext:
 def build_context(connection: HTTPConnection) -> AppContext:
     """The context for one HTTP request or WebSocket, from lifespan state and auth."""
     state = connection.state
-    return AppContext(db=state.db, user=connection.user, request=connection, broker=state.broker)
+    return AppContext(
+        db=state.db,
+        user=connection.user,
+        feed_key=state.feed_key,
+        request=connection,
+        broker=state.broker,
+    )

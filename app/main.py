@@ -24,6 +24,7 @@ from app.auth import (
     Caller,
     TokenVerifier,
     credentials_from_header,
+    resolve_secret,
     verifier_for,
 )
 from app.config import Settings
@@ -33,12 +34,16 @@ from app.db import Database, create_engine
 from app.errors_http import error_response, http_error
 from app.health import migration_head
 from app.heap import freeze_startup_heap
+from app.ics import links as ics_links
+from app.ics import routes as ics
 from app.library_internals import ConnectionRejectionError
 from app.live.broker import Broker
 from app.live.postgres import PostgresRelay, WakeUps
 from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
 from app.openapi import openapi_document
 from app.outbox import write_outbox
+from app.requests_context import path_for_logs
+from app.resolvers.calendar import feed_key
 from app.schema import LiveSessionsSchema, build_schema
 from app.webhooks.dispatcher import Dispatcher
 
@@ -51,6 +56,7 @@ class State(TypedDict):
     settings: Settings
     db: Database
     verifier: TokenVerifier
+    feed_key: bytes
     migration_head: str | None
     schema: LiveSessionsSchema
     broker: Broker
@@ -118,7 +124,8 @@ async def openapi(_: Request) -> JSONResponse:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
-    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    path = path_for_logs(request.scope)
+    logger.error("unexpected error on %s %s", request.method, path, exc_info=exc)
     return error_response(500, "internal_error", "Internal server error")
 
 
@@ -134,6 +141,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        secret = resolve_secret(settings)
         broker = Broker(settings.subscription_queue_size)
         relay: PostgresRelay | None = None
         wakeups: WakeUps | None = None
@@ -170,7 +178,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             yield {
                 "settings": settings,
                 "db": db,
-                "verifier": verifier_for(settings),
+                "verifier": verifier_for(settings, secret),
+                "feed_key": feed_key(settings.calendar_feed_secret or secret.value),
                 "migration_head": migration_head(settings),
                 "schema": schema,
                 "broker": broker,
@@ -195,6 +204,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/v1/sessions", rest_compat.create_session, methods=["POST"]),
+            Route(ics_links.SESSION_FILE_PATH, ics.session_file, methods=["GET"]),
+            Route(ics_links.FEED_PATH, ics.member_feed, methods=["GET"]),
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors_http import error_response
 from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, observe_pool
-from app.requests_context import RequestInfo, current, request_id_from
+from app.requests_context import RequestInfo, current, path_for_logs, request_id_from
 
 access_log = logging.getLogger("app.access")
 
@@ -51,7 +51,7 @@ class RequestContextMiddleware:
             access_log.info(
                 "%s %s %s %.1fms",
                 method,
-                scope["path"],
+                path_for_logs(scope),
                 status,
                 elapsed * 1000,
                 extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},

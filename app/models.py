@@ -293,3 +293,17 @@ class WebhookDispatch(SQLModel, table=True):
     seen: dict[str, int] = Field(default_factory=dict, sa_type=JSONDocument)
     leader: str | None = Field(default=None, max_length=32)
     leader_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A member's personal calendar feed. Its URL's token is derived from `nonce` with the
+    server's key (app.resolvers.calendar), so it is never stored; its hash finds the member."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (sa.Index("ix_calendar_feeds_token_hash", "token_hash", unique=True),)
+
+    user_id: str = Field(primary_key=True)
+    # Replaced by a reset, which makes a new token and revokes the old one.
+    nonce: str = Field(max_length=32)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

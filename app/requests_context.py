@@ -5,6 +5,10 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from starlette.types import Scope
+
+from app.ics.links import FEED_PREFIX
+
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
@@ -28,3 +32,17 @@ def note_graphql_operation(name: str | None) -> None:
     info = current.get()
     if info is not None:
         info.graphql_operation = name or "anonymous"
+
+
+# Paths whose rest is a secret (a calendar feed's token: calendar apps cannot send headers).
+SECRET_PATH_PREFIXES = (FEED_PREFIX,)
+
+
+def path_for_logs(scope: Scope) -> str:
+    """The request's path with any secret in it replaced: logs are read by more people,
+    and kept longer, than the secrets they would otherwise hold."""
+    path: str = scope["path"]
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "[redacted]"
+    return path

@@ -30,12 +30,11 @@ from app.resolvers.validation import (
     require_text,
 )
 from app.resolvers.views import (
-    REGISTRATIONS,
     SELECT_VIEWS,
     SESSIONS,
-    VIEWER,
     SessionRecord,
     SessionView,
+    held_by_viewer,
     load_view,
     parse_session_id,
     require_session_id,
@@ -218,8 +217,7 @@ def _conditions(flt: SessionFilter) -> list[ColumnElement[bool]]:
     if flt.scheduled_to is not None:
         conditions.append(SESSIONS.scheduled_at < flt.scheduled_to)
     if flt.registered_only:
-        mine = sa.select(REGISTRATIONS.session_id).where(REGISTRATIONS.user_id == VIEWER)
-        conditions.append(SESSIONS.id.in_(mine))
+        conditions.append(held_by_viewer())
     return conditions
 
 

@@ -65,6 +65,12 @@ def viewer_is(user_id: str) -> dict[str, str]:
     return {VIEWER.key: user_id}
 
 
+def held_by_viewer() -> sa.ColumnElement[bool]:
+    """Sessions the VIEWER holds a place in: a seat or a waitlist place."""
+    mine = sa.select(REGISTRATIONS.session_id).where(REGISTRATIONS.user_id == VIEWER)
+    return SESSIONS.id.in_(mine)
+
+
 def _status_of() -> sa.ScalarSelect[Any]:
     """The caller's registration status in the enclosing row's session (or NULL)."""
     return (
@@ -109,6 +115,9 @@ _RECORD_COLUMNS = [
     for column, attribute in COLUMNS
 ]
 
+
+# Sessions as nobody in particular sees them (public calendar files).
+SELECT_RECORDS: Select[*tuple[Any, ...]] = Select(*_RECORD_COLUMNS)
 
 # Sessions with the caller's registration status and waitlist place, in one statement
 # (execute with `viewer_is(user_id)`). The correlated subqueries run only for the rows

@@ -4,9 +4,11 @@ from typing import Annotated
 
 import strawberry
 
-from app.resolvers import registrations
+from app.ics.links import feed_url
+from app.resolvers import calendar, registrations
 from app.resolvers import sessions as rules
 from app.schema.inputs import CreateSessionInput, UpdateSessionInput
+from app.schema.requests import base_url_of
 from app.schema.types import Session
 from app.schema.webhooks import WebhookMutation
 
@@ -94,3 +96,22 @@ class Mutation(WebhookMutation):
     async def cancel_session(self, info: strawberry.Info, id: strawberry.ID) -> Session:
         view = await rules.cancel_session(info.context.db, info.context.caller, str(id))
         return Session.from_view(view)
+
+    @strawberry.mutation(
+        description="The caller's personal calendar feed: every session they hold a seat or "
+        "a waitlist place in, as an address to subscribe to. The same address every time, "
+        "until resetCalendarFeedUrl; anyone who has it can read the feed."
+    )
+    async def calendar_feed_url(self, info: strawberry.Info) -> str:
+        context = info.context
+        token = await calendar.feed_token(context.db, context.caller, context.feed_key)
+        return feed_url(base_url_of(info), token)
+
+    @strawberry.mutation(
+        description="A new address for the caller's calendar feed; the old one stops "
+        "working at once (404)."
+    )
+    async def reset_calendar_feed_url(self, info: strawberry.Info) -> str:
+        context = info.context
+        token = await calendar.reset_feed_token(context.db, context.caller, context.feed_key)
+        return feed_url(base_url_of(info), token)

@@ -7,9 +7,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import get_object_definition
 
+from app.ics.links import session_file_url
 from app.resolvers.sessions import SessionPage, count_sessions, cursor_of
 from app.resolvers.views import SessionView
 from app.schema.enums import CallerRegistration, SessionKind, SessionStatus
+from app.schema.requests import base_url_of
 from app.snapshots import ATTRIBUTES
 
 
@@ -47,6 +49,13 @@ class Session:
         description="The caller's 1-based place in the waitlist; null unless WAITLISTED."
     )
     version: int = strawberry.field(description="Increases with every change to the session.")
+
+    @strawberry.field(
+        description='The session\'s calendar file (RFC 5545 .ics), for "Add to calendar": '
+        "public, and kept current (a cancellation shows as STATUS:CANCELLED)."
+    )
+    def calendar_url(self, info: strawberry.Info) -> str:
+        return session_file_url(base_url_of(info), str(self.id))
 
     @classmethod
     def from_view(cls, view: SessionView) -> Self:
