@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import time
 from dataclasses import dataclass
+from urllib.parse import urlunsplit
 
 import httpx
 
@@ -74,7 +75,8 @@ async def _post(
         if isinstance(target.address, ipaddress.IPv6Address)
         else str(target.address)
     )
-    url = target.url._replace(netloc=f"{host}:{target.port}").geturl()
+    parts = target.url
+    url = urlunsplit((parts.scheme, f"{host}:{target.port}", parts.path, parts.query, ""))
     extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
     request = client.build_request(
         "POST",
