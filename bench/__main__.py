@@ -299,7 +299,7 @@ def _measure_sides(
             if name in workloads:
                 runner.probe(target, workloads[name])
     found: dict[str, dict[str, list[dict[str, Any]]]] = {side: {} for side in servers}
-    for _ in range(args.runs):
+    for run in range(1, args.runs + 1):
         for name in names:
             for side, (target, workloads, counters) in servers.items():
                 if name in workloads:
@@ -310,8 +310,13 @@ def _measure_sides(
                         seconds=args.seconds,
                         connections=args.connections,
                         core=LOAD_CORE,
+                    )[name]
+                    found[side].setdefault(name, []).append(measured)
+                    print(
+                        f"bench: {args.engine} {name} {side} run {run}/{args.runs}: "
+                        f"{measured['rps']:,.0f} req/s at load {measured['load']:.1f}",
+                        flush=True,
                     )
-                    found[side].setdefault(name, []).append(measured[name])
     return {
         side: {name: runner.median(runs) for name, runs in rows.items()}
         for side, rows in found.items()
