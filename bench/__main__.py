@@ -101,7 +101,7 @@ def _arguments() -> argparse.Namespace:
 FLOOR, PEER, SERVICE = "floor", "PostGraphile", "live-sessions"
 # The side-by-side table's columns: the workload, and its heading.
 SUMMARY = {"W1": "W1 REST", "W2": "W1 GraphQL", "W3": "W3 list 50", "W4": "W4 by id"}
-# Per engine, (workers, HTTP implementation) -> side -> workload -> the runs' median.
+# Side -> workload -> the median of its runs, for one engine and worker count.
 Sides = dict[str, runner.Results]
 
 
@@ -167,7 +167,8 @@ def _summary(by_engine: dict[str, Sides], versions: dict[str, str], args: Any) -
         for side in (FLOOR, PEER, SERVICE):
             if side not in sides:
                 continue
-            label = f"{side} ({names[engine]}{', synchronous=FULL' if engine == 'sqlite' and side == FLOOR else ''})"
+            durability = ", synchronous=FULL" if engine == "sqlite" and side == FLOOR else ""
+            label = f"{side} ({names[engine]}{durability})"
             rate_cells, latency_cells = [], []
             for name in SUMMARY:
                 row = sides[side].get(name)
@@ -187,7 +188,8 @@ def _summary(by_engine: dict[str, Sides], versions: dict[str, str], args: Any) -
         [
             "## Side by side",
             "",
-            f"{machine}. 1 server process per side; {_setting(args)}.",
+            f"{machine}. The service with {args.workers[0]} worker(s), the floor and "
+            f"PostGraphile with one process each; {_setting(args)}.",
             "",
             "Requests/s (median ± half the runs' range · ÷ the same engine's floor):",
             "",
