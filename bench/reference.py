@@ -17,14 +17,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import rfc3339
-from app.auth import SCOPE_SESSIONS_WRITE, Caller, credentials_from_header, verifier_for
+from app.auth import (
+    SCOPE_SESSIONS_WRITE,
+    Caller,
+    credentials_from_header,
+    resolve_secret,
+    verifier_for,
+)
 from app.config import Settings
 from app.db import _BEGIN_MODE, create_engine
 from app.heap import freeze_startup_heap
@@ -187,19 +192,12 @@ async def stats(_: Request) -> Response:
     return JSONResponse({"requests": state["requests"], "statements": state["statements"]})
 
 
-def floor_engine(settings: Settings) -> AsyncEngine:
-    """The service's engine (pool size, SQLite pragmas, PostgreSQL server settings) without
-    the pool's pre-ping: a round trip per checkout that a floor need not pay."""
-    engine = create_engine(settings)
-    engine.sync_engine.pool._pre_ping = False
-    return engine
-
-
 @asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
     settings = Settings()
-    engine = floor_engine(settings)
-    state.update(engine=engine, verifier=verifier_for(settings), requests=0, statements=0)
+    engine = create_engine(settings)  # the service's, pings included (see the README)
+    verifier = verifier_for(settings, resolve_secret(settings))
+    state.update(engine=engine, verifier=verifier, requests=0, statements=0)
     # Writers as the service's (app.db.Database): on SQLite, one at a time per process and
     # BEGIN IMMEDIATE, rather than many polling the file lock through busy_timeout, which
     # made the floor's p99 seconds long; on PostgreSQL, no queue.
