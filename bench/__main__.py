@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import sys
 import tempfile
@@ -12,9 +13,9 @@ from typing import Any
 
 from app.auth import mint_token
 from app.cli import HTTP_PROTOCOLS
-from bench import opening, runner, scale
+from bench import opening, peer, runner, scale
 from bench.seed import Dataset, drop_database, fresh_database, seed, seeding_settings
-from bench.workloads import reference_workloads, service_workloads
+from bench.workloads import Workload, peer_workloads, service_workloads
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256-tokens"
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -23,12 +24,21 @@ SERVER_CORE, LOAD_CORE = 0, 1
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--engine",
+        nargs="+",
+        choices=["postgresql", "sqlite"],
+        help="default: both for the table; SQLite for --smoke, --scale and --opening",
+    )
     parser.add_argument("--postgres-url", default=POSTGRES)
     parser.add_argument("--sessions", type=int, default=10_000, help="up to 1,000,000")
     parser.add_argument("--registrations", type=int, default=200_000)
-    parser.add_argument("--seconds", type=float, default=10, help="per workload")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10, help="per workload and run")
+    parser.add_argument("--runs", type=int, default=3, help="of each workload; medians shown")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--no-peer", action="store_true", help="leave PostGraphile out (--smoke always does)"
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument(
         "--http",
@@ -73,44 +83,124 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--registrations-per-session", type=int, default=20)
     args = parser.parse_args()
     args.server_core, args.load_core = SERVER_CORE, LOAD_CORE
+    single = args.smoke or args.scale or args.opening
+    args.engines = args.engine or (["sqlite"] if single else ["postgresql", "sqlite"])
+    if args.scale and len(args.engines) > 1:
+        parser.error("--scale runs on one --engine")
+    args.engine = args.engines[0]
     if args.opening:
         args.workloads = sorted({*(args.workloads or []), "W1", "W5", "W6"})
     if args.smoke:
         args.sessions, args.registrations, args.seconds, args.connections = 300, 3_000, 1, 4
+        args.runs, args.no_peer = 1, True
         args.members, args.seats, args.in_flight, args.ceiling_seconds = [50], 10, 20, 1
         args.workloads = args.workloads or ["W1", "W2", "W3", "W4", "W5", "W6"]
     return args
 
 
+FLOOR, PEER, SERVICE = "floor", "PostGraphile", "live-sessions"
+# The side-by-side table's columns: the workload, and its heading.
+SUMMARY = {"W1": "W1 REST", "W2": "W1 GraphQL", "W3": "W3 list 50", "W4": "W4 by id"}
+# Side -> workload -> the median of its runs, for one engine and worker count.
+Sides = dict[str, runner.Results]
+
+
 def _row(name: str, side: str, row: dict[str, Any], ratio: str) -> str:
+    statements = "—" if row["statements"] is None else f"{row['statements']:.1f}"
     return (
-        f"| {name} {row['title']} | {side} | {row['rps']:.0f} | {row['p50']:.1f} "
-        f"| {row['p99']:.1f} | {row['p99'] / row['p50'] if row['p50'] else 0:.1f} "
+        f"| {name} {row['title']} | {side} | {row['rps']:.0f} | {row['spread']:.0%} "
+        f"| {row['p50']:.1f} | {row['p99']:.1f} "
+        f"| {row['p99'] / row['p50'] if row['p50'] else 0:.1f} "
         f"| {row['errors']:.0f} | {row['rss']:.0f} | {row['rss_growth']:+.1%} "
-        f"| {row['statements']:.1f} | {ratio} |"
+        f"| {statements} | {ratio} |"
     )
 
 
-def _table(
-    title: str, versions: str, service: runner.Results, reference: runner.Results, args: Any
-) -> str:
+def _ratio(row: dict[str, Any], floor: dict[str, Any] | None) -> str:
+    return f"{row['rps'] / floor['rps']:.2f}×" if floor and floor["rps"] else ""
+
+
+def _setting(args: Any) -> str:
+    return (
+        f"{args.sessions:,} sessions over 20 brands, {args.registrations:,} registrations; "
+        f"{args.runs} run(s) of {args.seconds:g} s per workload at {args.connections} "
+        "connections, medians; spread: the runs' range of req/s over their median"
+    )
+
+
+def _loads(sides: Sides) -> str:
+    """The machine's 1-minute load average as the runs started: others work here too."""
+    loads = [bound for rows in sides.values() for row in rows.values() for bound in row["loads"]]
+    return f"load average {min(loads):.1f}–{max(loads):.1f} as runs started" if loads else ""
+
+
+def _table(title: str, versions: str, sides: Sides, args: Any) -> str:
     lines = [
         f"### {title}",
         "",
-        f"{versions}; {args.sessions:,} sessions, {args.registrations:,} registrations; "
-        f"{args.seconds:g} s per workload at {args.connections} connections.",
+        f"{versions}; {_setting(args)}; {_loads(sides)}.",
         "",
-        "| workload | side | req/s | p50 ms | p99 ms | p99/p50 | errors | peak RSS MiB "
-        "| RSS during run | SQL/req | service/reference |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| workload | side | req/s | spread | p50 ms | p99 ms | p99/p50 | errors | peak RSS MiB "
+        "| RSS during run | SQL/req | ÷ floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, row in service.items():
-        ref = reference.get(name)
-        ratio = f"{row['rps'] / ref['rps']:.2f}×" if ref and ref["rps"] else ""
-        lines.append(_row(name, "service", row, ratio))
-        if ref:
-            lines.append(_row(name, "reference", ref, ""))
+    floor = sides.get(FLOOR, {})
+    for name, row in sides[SERVICE].items():
+        lines.append(_row(name, SERVICE, row, _ratio(row, floor.get(name))))
+        if name in sides.get(PEER, {}):
+            lines.append(
+                _row(name, PEER, sides[PEER][name], _ratio(sides[PEER][name], floor.get(name)))
+            )
+        if name in floor:
+            lines.append(_row(name, FLOOR, floor[name], ""))
     return "\n".join(lines) + "\n"
+
+
+def _summary(by_engine: dict[str, Sides], versions: dict[str, str], args: Any) -> str:
+    """The side-by-side table: each server on each engine, W1 (REST, GraphQL), W3, W4."""
+    names = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
+    heads = " | ".join(SUMMARY.values())
+    rates = [f"| server | {heads} |", "| --- |" + " ---: |" * len(SUMMARY)]
+    latencies = list(rates)
+    for engine, sides in by_engine.items():
+        floor = sides.get(FLOOR, {})
+        for side in (FLOOR, PEER, SERVICE):
+            if side not in sides:
+                continue
+            durability = ", synchronous=FULL" if engine == "sqlite" and side == FLOOR else ""
+            label = f"{side} ({names[engine]}{durability})"
+            rate_cells, latency_cells = [], []
+            for name in SUMMARY:
+                row = sides[side].get(name)
+                if row is None:
+                    rate_cells.append("—")
+                    latency_cells.append("—")
+                    continue
+                ratio = _ratio(row, floor.get(name))
+                rate_cells.append(f"{row['rps']:,.0f} ±{row['spread'] / 2:.0%} · {ratio}")
+                latency_cells.append(f"{row['p50']:.1f} / {row['p99']:.1f}")
+            rates.append(f"| {label} | " + " | ".join(rate_cells) + " |")
+            latencies.append(f"| {label} | " + " | ".join(latency_cells) + " |")
+    machine = "; ".join(
+        f"{names[engine]}: {line}, {_loads(by_engine[engine])}" for engine, line in versions.items()
+    )
+    return "\n".join(
+        [
+            "## Side by side",
+            "",
+            f"{machine}. The service with {args.workers[0]} worker(s), the floor and "
+            f"PostGraphile with one process each; {_setting(args)}.",
+            "",
+            "Requests/s (median ± half the runs' range · ÷ the same engine's floor):",
+            "",
+            *rates,
+            "",
+            "Latency, p50 / p99 ms (medians of the runs):",
+            "",
+            *latencies,
+            "",
+        ]
+    )
 
 
 def _server_env(args: Any) -> dict[str, str]:
@@ -138,7 +228,7 @@ def _write(args: Any, report: str, kind: str, started: float) -> None:
     print(report)
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.output / f"{stamp}-{args.engine}-{kind}.md"
+    path = args.output / f"{stamp}-{'+'.join(args.engines)}-{kind}.md"
     path.write_text(report)
     print(f"bench: wrote {path} in {time.monotonic() - started:.0f} s")
 
@@ -198,87 +288,148 @@ async def _opening_tables(
     return tables
 
 
+def _measure_sides(
+    servers: dict[str, tuple[runner.Server, dict[str, Workload], runner.Counters | None]],
+    names: list[str],
+    args: Any,
+) -> Sides:
+    """`--runs` rounds; in each, every workload on every side in turn, the floor and the peer
+    right before the service: the machine drifts over minutes, so a ratio is only worth
+    what adjacent runs measure. Idle servers cost the measured one nothing."""
+    for target, workloads, _ in servers.values():
+        for name in names:
+            if name in workloads:
+                runner.probe(target, workloads[name])
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {side: {} for side in servers}
+    for run in range(1, args.runs + 1):
+        for name in names:
+            for side, (target, workloads, counters) in servers.items():
+                if name in workloads:
+                    measured = runner.measure(
+                        target,
+                        [workloads[name]],
+                        counters,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        core=LOAD_CORE,
+                    )[name]
+                    found[side].setdefault(name, []).append(measured)
+                    print(
+                        f"bench: {args.engine} {name} {side} run {run}/{args.runs}: "
+                        f"{measured['rps']:,.0f} req/s at load {measured['load']:.1f}",
+                        flush=True,
+                    )
+    return {
+        side: {name: runner.median(runs) for name, runs in rows.items()}
+        for side, rows in found.items()
+        if rows
+    }
+
+
+async def _engine(args: Any) -> tuple[list[str], Sides, str]:
+    """The tables for `args.engine`, and the sides of its first (workers, HTTP) pair."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as directory:
+        env = await fresh_database(args.engine, args.postgres_url, Path(directory))
+        env |= _server_env(args)
+        try:
+            return await _serve_and_measure(args, env, Path(directory))
+        finally:
+            await drop_database(args.postgres_url, env)
+
+
+async def _serve_and_measure(
+    args: Any, env: dict[str, str], directory: Path
+) -> tuple[list[str], Sides, str]:
+    settings = seeding_settings(env)
+    dataset: Dataset = await seed(settings, args.sessions, args.registrations)
+    token = _token()
+    members = [
+        mint_token(
+            SECRET, sub=f"bench-user-{i}", scopes=["registrations:write"], ttl=timedelta(hours=2)
+        )
+        for i in range(20_000 if not args.smoke else 500)
+    ]
+    versions = runner.versions(args.engine, args.postgres_url, SERVER_CORE, LOAD_CORE)
+    chosen = [
+        workload
+        for workload in service_workloads(dataset, token, members)
+        if not args.workloads or workload.name in args.workloads
+    ]
+    names = [workload.name for workload in chosen]
+    # The floor answers the service's own requests for W1..W4.
+    floor_workloads = {w.name: w for w in chosen if w.name in SUMMARY}
+    with_peer = args.engine == "postgresql" and not args.no_peer
+    tables: list[str] = []
+    first: Sides = {}
+    bursts: dict[int, tuple[runner.Results, opening.Bursts]] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        servers: dict[str, tuple[runner.Server, dict[str, Workload], runner.Counters | None]] = {}
+        floor_server = stack.enter_context(runner.server(runner.REFERENCE, env, SERVER_CORE))
+        servers[FLOOR] = (floor_server, floor_workloads, runner.reference_counters)
+        if with_peer:
+            node = peer.installed()
+            schema = env["DATABASE_SCHEMA"]
+            peer_schema = await stack.enter_async_context(peer.prepared(args.postgres_url, schema))
+            peer_env = peer.environment(
+                args.postgres_url, schema, peer_schema, SECRET, args.connections
+            )
+            peer_server = stack.enter_context(
+                runner.server(peer.command(node), peer_env, SERVER_CORE)
+            )
+            servers[PEER] = (peer_server, {w.name: w for w in peer_workloads(dataset, token)}, None)
+        for workers, http in itertools.product(args.workers, args.http):
+            for target, _, _ in servers.values():
+                target.peak_rss = 0  # each table's own peak
+            command = [
+                *(part.replace("{workers}", str(workers)) for part in runner.SERVICE),
+                "--http",
+                http,
+            ]
+            with runner.server(command, env, SERVER_CORE) as service_server:
+                both = {
+                    **servers,
+                    SERVICE: (
+                        service_server,
+                        {w.name: w for w in chosen},
+                        runner.service_counters,
+                    ),
+                }
+                sides = _measure_sides(both, names, args)
+                if args.workloads and "W6" in args.workloads:
+                    bursts[workers] = (
+                        sides[SERVICE],
+                        await _bursts(service_server, settings, token, args),
+                    )
+            first = first or sides
+            title = f"{args.engine}, {workers} worker(s)"
+            tables.append(
+                _table(
+                    title if http == "bounded" else f"{title}, uvicorn's {http}",
+                    versions,
+                    sides,
+                    args,
+                )
+            )
+    if bursts:
+        tables += await _opening_tables(bursts, directory, args)
+    return tables, first, versions
+
+
 async def main() -> int:
     args = _arguments()
     started = time.monotonic()
     if args.scale:
         return await _scale(args, started)
-    with tempfile.TemporaryDirectory(prefix="bench-") as directory:
-        env = await fresh_database(args.engine, args.postgres_url, Path(directory))
-        env |= _server_env(args)
-        try:
-            settings = seeding_settings(env)
-            dataset: Dataset = await seed(settings, args.sessions, args.registrations)
-            token = _token()
-            members = [
-                mint_token(
-                    SECRET,
-                    sub=f"bench-user-{i}",
-                    scopes=["registrations:write"],
-                    ttl=timedelta(hours=2),
-                )
-                for i in range(20_000 if not args.smoke else 500)
-            ]
-            versions = runner.versions(args.engine, args.postgres_url, SERVER_CORE, LOAD_CORE)
-            load: dict[str, Any] = {
-                "seconds": args.seconds,
-                "connections": args.connections,
-                "core": LOAD_CORE,
-            }
-            tables = []
-            # Both servers stay up and each reference workload runs just before the
-            # service's: the machine drifts over minutes, so a ratio is only worth what
-            # two adjacent runs measure. The idle server costs the other nothing.
-            floor = {workload.name: workload for workload in reference_workloads(dataset)}
-            chosen = [
-                workload
-                for workload in service_workloads(dataset, token, members)
-                if not args.workloads or workload.name in args.workloads
-            ]
-            bursts: dict[int, tuple[runner.Results, opening.Bursts]] = {}
-            with runner.server(runner.REFERENCE, env, SERVER_CORE) as reference_server:
-                for workers, http in itertools.product(args.workers, args.http):
-                    reference_server.peak_rss = 0  # each table's own peak
-                    command = [
-                        *(part.replace("{workers}", str(workers)) for part in runner.SERVICE),
-                        "--http",
-                        http,
-                    ]
-                    service: runner.Results = {}
-                    reference: runner.Results = {}
-                    with runner.server(command, env, SERVER_CORE) as service_server:
-                        for workload in chosen:
-                            if workload.name in floor:
-                                reference |= runner.measure(
-                                    reference_server,
-                                    [floor[workload.name]],
-                                    runner.reference_counters,
-                                    **load,
-                                )
-                            service |= runner.measure(
-                                service_server, [workload], runner.service_counters, **load
-                            )
-                        if args.workloads and "W6" in args.workloads:
-                            bursts[workers] = (
-                                service,
-                                await _bursts(service_server, settings, token, args),
-                            )
-                    title = f"{args.engine}, {workers} worker(s)"
-                    tables.append(
-                        _table(
-                            title if http == "bounded" else f"{title}, uvicorn's {http}",
-                            versions,
-                            service,
-                            reference,
-                            args,
-                        )
-                    )
-            if bursts:
-                tables += await _opening_tables(bursts, Path(directory), args)
-        finally:
-            await drop_database(args.postgres_url, env)
-    kind = "smoke" if args.smoke else "opening" if bursts else "table"
-    _write(args, "\n".join(tables), kind, started)
+    tables: list[str] = []
+    by_engine: dict[str, Sides] = {}
+    versions: dict[str, str] = {}
+    for engine in args.engines:
+        args.engine = engine
+        engine_tables, by_engine[engine], versions[engine] = await _engine(args)
+        tables += engine_tables
+    summary = _summary(by_engine, versions, args)
+    kind = "smoke" if args.smoke else "opening" if args.opening else "table"
+    _write(args, "\n".join([summary, "## Per engine", "", *tables]), kind, started)
     return 0
 
 

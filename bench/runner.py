@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -172,10 +173,13 @@ Results = dict[str, dict[str, Any]]
 QUIET_S = 0.5  # for requests in flight when wrk stops to finish
 
 
+Counters = Callable[[Server, str], tuple[float, float]]
+
+
 def measure(
     target: Server,
     workloads: list[Workload],
-    counters: Callable[[Server, str], tuple[float, float]],
+    counters: Counters | None,
     *,
     seconds: float,
     connections: int,
@@ -186,18 +190,22 @@ def measure(
     A shorter run first (a tenth as long, at least a second; not measured) lets the pool
     open its connections and the page caches fill, so the RSS growth reported is that of
     a server in its steady state; the counters are read once the requests still in
-    flight have finished.
+    flight have finished. Without `counters` (a server that counts nothing, PostGraphile)
+    statements per request are None.
     """
     results: Results = {}
     for workload in workloads:
         warm_up = max(1.0, seconds / 10)
         run_wrk(target, workload, seconds=warm_up, connections=connections, core=core)
         time.sleep(QUIET_S)
-        before = counters(target, workload.route)
+        before = counters(target, workload.route) if counters else None
+        load = os.getloadavg()[0]  # other people's work on this machine, as the run starts
         measured = run_wrk(target, workload, seconds=seconds, connections=connections, core=core)
         time.sleep(QUIET_S)
-        after = counters(target, workload.route)
-        requests = max(after[1] - before[1], 1)
+        statements = None
+        if counters and before:
+            after = counters(target, workload.route)
+            statements = (after[0] - before[0]) / max(after[1] - before[1], 1)
         start_rss, end_rss = target.run_rss
         results[workload.name] = {
             "title": workload.title,
@@ -207,9 +215,44 @@ def measure(
             "errors": measured.errors,
             "rss": target.peak_rss / 2**20,
             "rss_growth": (end_rss - start_rss) / start_rss if start_rss else 0.0,
-            "statements": (after[0] - before[0]) / requests,
+            "statements": statements,
+            "load": load,
         }
     return results
+
+
+def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row for several runs of a workload: each figure's median, and `spread`, the
+    range of req/s over its median."""
+    row = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, int | float):
+            row[key] = statistics.median(run[key] for run in runs)
+    rates = [run["rps"] for run in runs]
+    row["spread"] = (max(rates) - min(rates)) / row["rps"] if row["rps"] else 0.0
+    row["loads"] = (min(run["load"] for run in runs), max(run["load"] for run in runs))
+    row["runs"] = len(runs)
+    return row
+
+
+def probe(target: Server, workload: Workload) -> None:
+    """One request of `workload`, which must be answered without an error: a workload
+    that fails fast would measure nothing but the failure."""
+    if workload.probe is None:
+        return
+    path, headers, body = workload.probe
+    answer = httpx.post(target.url + path, headers=headers, content=body, timeout=30)
+    try:
+        data = answer.json()  # PostGraphile answers application/graphql-response+json
+    except ValueError:
+        data = None
+    failed = answer.status_code >= 400 or not isinstance(data, dict) or "errors" in data
+    if not failed and isinstance(data, dict) and "data" in data:
+        failed = not data["data"] or None in data["data"].values()
+    if failed:
+        raise RuntimeError(
+            f"{workload.name} on {target.url}: HTTP {answer.status_code} {answer.text[:500]}"
+        )
 
 
 def service_counters(target: Server, route: str) -> tuple[float, float]:

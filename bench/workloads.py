@@ -1,6 +1,9 @@
-"""The workloads, as wrk Lua scripts: W1..W5 for the service, W1 and W3 for the reference."""
+"""The workloads, as wrk Lua scripts: W1..W5 for the service, which the floor answers
+too (W1..W4, the very same requests), and W2..W4 for PostGraphile in its own schema's
+words (the same variables, token and fields)."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.rest_compat import KEYS
@@ -29,6 +32,21 @@ CREATE_MUTATION = (
     "mutation Create($input: CreateSessionInput!) { createSession(input: $input) "
     "{ id title status registeredCount isRegistered createdAt } }"
 )
+# PostGraphile names the `id` column `rowId` (its `id` is the global node id) and puts
+# the created row under `session`; otherwise the same selections.
+PEER_FIELDS = SESSION_FIELDS.replace("id ", "rowId ", 1)
+PEER_LIST_QUERY = (
+    "query List($brand: String!, $first: Int!) { allSessions(condition: {brandId: $brand}, "
+    f"first: $first, orderBy: [SCHEDULED_AT_ASC, ROW_ID_ASC]) {{ edges {{ node {{ {PEER_FIELDS} }} }} }} }}"
+)
+PEER_GET_QUERY = (
+    "query Get($id: String!) { sessionByRowId(rowId: $id) "
+    "{ rowId title scheduledAt status registeredCount isRegistered maxParticipants } }"
+)
+PEER_CREATE_MUTATION = (
+    "mutation Create($input: SessionInput!) { createSession(input: {session: $input}) "
+    "{ session { rowId title status registeredCount isRegistered createdAt } } }"
+)
 REGISTER_MUTATION = (
     "mutation Register($id: ID!) { registerForSession(sessionId: $id) "
     "{ id registeredCount isRegistered } }"
@@ -56,10 +74,10 @@ class Workload:
     title: str
     route: str  # for the per-request statement count
     script: str
-
-
-def _lua(value: object) -> str:
-    return json.dumps(json.dumps(value))  # a Lua string literal holding JSON
+    # One request as the script sends it (path, headers, body), for checking that a
+    # server answers it without an error before it is measured; None where sending it
+    # would change what the workload measures (registrations).
+    probe: tuple[str, dict[str, str], bytes] | None = None
 
 
 def _list(values: list[str]) -> str:
@@ -67,78 +85,90 @@ def _list(values: list[str]) -> str:
 
 
 def _graphql(query: str, variables: object) -> str:
-    return json.dumps({"query": query, "variables": variables})
+    """A GraphQL request body; `operationName` is how the floor tells operations apart."""
+    name = query.split("(", 1)[0].rsplit(maxsplit=1)[-1]
+    return json.dumps({"query": query, "variables": variables, "operationName": name})
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
 
 JSON_POST = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
 
 
-def _rest_create(head: str) -> Workload:
-    """W1, the same request for the service and the reference (`head` adds any auth)."""
-    return Workload(
-        "W1",
-        "REST POST /v1/sessions",
-        "/v1/sessions",
-        head + f'wrk.path = "/v1/sessions"\nwrk.body = {_lua(SESSION_BODY)}\n' + DONE,
-    )
-
-
-def list_sessions(dataset: Dataset, token: str, first: int = 50, name: str = "W3") -> Workload:
-    """W3: a page of a random brand's sessions, all 19 fields, as host-1."""
-    head = JSON_POST + f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    variables = {"brand": "@@", "first": first}
+def _post(name: str, title: str, path: str, body: str, token: str) -> Workload:
+    """The same request every time."""
     return Workload(
         name,
-        f"sessions(brandId, first: {first})",
-        "/graphql",
-        head
-        + f"local brands = {_list(dataset.brands)}\n"
-        + f"local template = {json.dumps(_graphql(LIST_QUERY, variables))}\n"
-        + "request = function()\n"
-        + "  local body = string.gsub(template, '@@', brands[math.random(#brands)])\n"
-        + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
-        + DONE,
+        title,
+        path,
+        _head(token) + f'wrk.path = "{path}"\nwrk.body = {json.dumps(body)}\n' + DONE,
+        (path, _headers(token), body.encode()),
     )
 
 
-def session_by_id(dataset: Dataset, token: str) -> Workload:
-    """W4: one of 1,000 sampled sessions by id, as host-1."""
-    head = JSON_POST + f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+def _head(token: str) -> str:
+    return JSON_POST + f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+
+
+def _graphql_sampling(
+    name: str,
+    title: str,
+    query: str,
+    *,
+    variables: Mapping[str, object],
+    values: list[str],
+    token: str,
+) -> Workload:
+    """A GraphQL request whose "@@" variable is a random one of `values` each time."""
+    template = _graphql(query, variables)
     return Workload(
-        "W4",
-        "session(id)",
+        name,
+        title,
         "/graphql",
-        head
-        + f"local ids = {_list(dataset.session_ids)}\n"
-        + f"local template = {json.dumps(_graphql(GET_QUERY, {'id': '@@'}))}\n"
+        _head(token)
+        + f"local values = {_list(values)}\n"
+        + f"local template = {json.dumps(template)}\n"
         + "request = function()\n"
-        + "  local body = string.gsub(template, '@@', ids[math.random(#ids)])\n"
+        + "  local body = string.gsub(template, '@@', values[math.random(#values)])\n"
         + '  return wrk.format(nil, "/graphql", nil, body)\nend\n'
         + DONE,
+        ("/graphql", _headers(token), template.replace("@@", values[0]).encode()),
     )
+
+
+def list_sessions(
+    dataset: Dataset, token: str, first: int = 50, name: str = "W3", query: str = LIST_QUERY
+) -> Workload:
+    """W3: a page of a random brand's sessions, all 19 fields, as the token's caller."""
+    variables = {"brand": "@@", "first": first}
+    title = f"sessions(brandId, first: {first})"
+    return _graphql_sampling(
+        name, title, query, variables=variables, values=dataset.brands, token=token
+    )
+
+
+def session_by_id(dataset: Dataset, token: str, query: str = GET_QUERY) -> Workload:
+    """W4: one of 1,000 sampled sessions by id, as the token's caller."""
+    variables = {"id": "@@"}
+    return _graphql_sampling(
+        "W4", "session(id)", query, variables=variables, values=dataset.session_ids, token=token
+    )
+
+
+def _graphql_create(token: str, query: str) -> Workload:
+    """W2: the GraphQL mutation, with REST W1's six fields."""
+    create_input = {api: SESSION_BODY[rest] for rest, api in KEYS.items() if rest in SESSION_BODY}
+    body = _graphql(query, {"input": create_input})
+    return _post("W2", "GraphQL createSession", "/graphql", body, token)
 
 
 def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) -> list[Workload]:
-    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    head = JSON_POST + auth
-    create_input = {
-        "hostId": "host-1",
-        "brandId": "brand-1",
-        "title": "Benchmark session",
-        "scheduledAt": "2031-06-01T10:00:00Z",
-        "maxParticipants": 50,
-        "metadata": {"level": "all"},
-    }
+    """W1..W5; the floor answers W1..W4 as they are."""
     return [
-        _rest_create(head),
-        Workload(
-            "W2",
-            "GraphQL createSession",
-            "/graphql",
-            head
-            + f'wrk.path = "/graphql"\nwrk.body = {json.dumps(_graphql(CREATE_MUTATION, {"input": create_input}))}\n'
-            + DONE,
-        ),
+        _post("W1", "REST POST /v1/sessions", "/v1/sessions", json.dumps(SESSION_BODY), token),
+        _graphql_create(token, CREATE_MUTATION),
         list_sessions(dataset, token),
         session_by_id(dataset, token),
         Workload(
@@ -151,9 +181,9 @@ def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) ->
             + f"local template = {json.dumps(_graphql(REGISTER_MUTATION, {'id': '@@'}))}\n"
             # Every (member, session) pair at most once: each run of W5 (warm-ups included)
             # starts a quarter of the pairs further on, so no request repeats a
-            # registration an earlier run made, which would be a cheap no-op. Four runs:
-            # warm-up and measurement at two worker counts.
-            + f"local n = ({RUN_NUMBER} - 1) * math.floor(#tokens * #sessions / 4)\n"
+            # registration an earlier run made, which would be a cheap no-op. Room for
+            # sixteen runs: warm-up and measurement, three times, at two worker counts.
+            + f"local n = ({RUN_NUMBER} - 1) * math.floor(#tokens * #sessions / 16)\n"
             + "request = function()\n"
             + "  local pair = n % (#tokens * #sessions)\n"
             + "  n = n + 1\n"
@@ -166,16 +196,10 @@ def service_workloads(dataset: Dataset, token: str, member_tokens: list[str]) ->
     ]
 
 
-def reference_workloads(dataset: Dataset) -> list[Workload]:
+def peer_workloads(dataset: Dataset, token: str) -> list[Workload]:
+    """W2..W4 in PostGraphile's schema (it has no REST route)."""
     return [
-        _rest_create(JSON_POST),
-        Workload(
-            "W3",
-            "sessions(brandId, first: 50)",
-            "/sessions",
-            f"local brands = {_list(dataset.brands)}\n"
-            + "request = function()\n"
-            + '  return wrk.format("GET", "/sessions?brand=" .. brands[math.random(#brands)])\nend\n'
-            + DONE,
-        ),
+        _graphql_create(token, PEER_CREATE_MUTATION),
+        list_sessions(dataset, token, query=PEER_LIST_QUERY),
+        session_by_id(dataset, token, query=PEER_GET_QUERY),
     ]
