@@ -137,6 +137,11 @@ def _ping_after_idle(engine: AsyncEngine, idle_s: float) -> None:
             raise exc.DisconnectionError("the pooled connection is gone") from error
 
 
+def for_writers(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` for write transactions: on SQLite they BEGIN IMMEDIATE (see above)."""
+    return engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+
+
 class Database:
     """Session factories over one engine: short read scopes and write transactions.
 
@@ -162,7 +167,7 @@ class Database:
         self._writers_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self._writer = async_sessionmaker(
-            engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"}),
+            for_writers(engine),
             class_=AsyncSession,
             expire_on_commit=False,
         )

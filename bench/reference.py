@@ -31,7 +31,7 @@ from app.auth import (
     verifier_for,
 )
 from app.config import Settings
-from app.db import _BEGIN_MODE, create_engine
+from app.db import create_engine, for_writers
 from app.heap import freeze_startup_heap
 from app.models import Registration, RegistrationStatus, Session
 from bench.seed import session_row
@@ -202,7 +202,7 @@ async def lifespan(_: Starlette) -> AsyncIterator[None]:
     # BEGIN IMMEDIATE, rather than many polling the file lock through busy_timeout, which
     # made the floor's p99 seconds long; on PostgreSQL, no queue.
     sqlite = settings.is_sqlite
-    state["writer"] = engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"}) if sqlite else engine
+    state["writer"] = for_writers(engine) if sqlite else engine
     state["writers"] = asyncio.Lock() if sqlite else contextlib.nullcontext()
     freeze_startup_heap()  # as the service does, so GC pauses weigh the same on both
 
