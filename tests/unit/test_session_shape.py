@@ -22,6 +22,8 @@ COLUMNS: dict[str, sa.Column] = {column.key: column for column in Session.__tabl
 INTERNAL_COLUMNS = {"waitlist_tickets"}
 # Fields that are the caller's view of a session rather than a column of it.
 VIEW_FIELDS = {"isRegistered", "registrationStatus", "waitlistPosition"}
+# Fields made from the id, not stored: where the session's calendar file is.
+DERIVED_FIELDS = {"calendarUrl"}
 
 
 def camel(name: str) -> str:
@@ -51,10 +53,10 @@ def test_every_public_column_is_a_session_field_with_the_same_nullability() -> N
         assert isinstance(field.type, GraphQLNonNull) == (not column.nullable), name
 
 
-def test_the_session_type_adds_only_the_callers_view_to_the_columns() -> None:
+def test_the_session_type_adds_only_the_callers_view_and_derived_urls_to_the_columns() -> None:
     columns = {camel(name) for name in COLUMNS}
 
-    assert set(object_type("Session").fields) - columns == VIEW_FIELDS
+    assert set(object_type("Session").fields) - columns == VIEW_FIELDS | DERIVED_FIELDS
 
 
 def test_create_and_update_inputs_set_columns_and_match_the_rules_data() -> None:
