@@ -30,6 +30,12 @@ from app.webhooks.signing import headers
 
 logger = logging.getLogger(__name__)
 
+# The shortest time between two rounds. Every commit wakes the dispatcher, and a round
+# is a few write transactions (on SQLite, each holding the one writer): without a gap a
+# burst of registrations would pay for a round per commit. A round picks up everything
+# committed before it, so the gap only delays a delivery, by at most this long.
+ROUND_GAP_S = 0.2
+
 
 class Dispatcher:
     def __init__(self, settings: Settings) -> None:
@@ -78,6 +84,7 @@ class Dispatcher:
                 await self._round()
             except Exception:
                 logger.warning("webhook dispatch failed; trying again", exc_info=True)
+            await asyncio.sleep(ROUND_GAP_S)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(poll):
                     await self._woken.wait()
