@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         description="Operation names /metrics gives their own label, first come first served "
         "(per process); the rest are `other`, and callers without a token `unauthenticated`.",
     )
+    graphql_compiled_reads: bool = Field(
+        default=True,
+        description="Answer queries within the compiled subset (see docs/api.md) with one SQL "
+        "statement that builds the JSON in the database; false: every query is resolved "
+        "field by field.",
+    )
     graphql_introspection: bool = True
     graphiql: bool = True
 

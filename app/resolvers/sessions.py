@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
@@ -257,8 +257,13 @@ async def list_sessions(
     return SessionPage(views, len(rows) > first, flt, caller.sub)
 
 
+def count_query(flt: SessionFilter) -> SelectOfScalar[int]:
+    """How many sessions match (execute it with `viewer_is(user_id)`)."""
+    return select(sa.func.count()).select_from(Session).where(*_conditions(flt))
+
+
 async def count_sessions(db: Database, page: SessionPage) -> int:
-    query = select(sa.func.count()).select_from(Session).where(*_conditions(page.filter))
+    query = count_query(page.filter)
     async with db.read() as s:
         return (await s.exec(query, params=viewer_is(page.user_id))).one()
 

@@ -75,8 +75,9 @@ def _status_of() -> sa.ScalarSelect[Any]:
     )
 
 
-def _position_of() -> sa.ScalarSelect[Any]:
-    """1-based place in the waitlist: waitlisted tickets up to and including the caller's."""
+def _position_of() -> sa.ColumnElement[Any]:
+    """1-based place in the waitlist: waitlisted tickets up to and including the caller's;
+    NULL unless the caller is waitlisted."""
     ahead = REGISTRATIONS_TABLE.alias("ahead")
     # Correlated to the session row, not to `ahead`: the caller's ticket is looked up once
     # per session, not once per waitlisted row (which made a long waitlist quadratic).
@@ -90,7 +91,8 @@ def _position_of() -> sa.ScalarSelect[Any]:
         .correlate(SESSIONS_TABLE)
         .scalar_subquery()
     )
-    return (
+    # No ticket counts no one, and the caller's own ticket counts: 0 means not waitlisted.
+    return sa.func.nullif(
         sa.select(sa.func.count())
         .select_from(ahead)
         .where(
@@ -99,7 +101,8 @@ def _position_of() -> sa.ScalarSelect[Any]:
             ahead.c.ticket <= my_ticket,
         )
         .correlate(SESSIONS_TABLE)
-        .scalar_subquery()
+        .scalar_subquery(),
+        0,
     )
 
 
@@ -124,9 +127,8 @@ def view_of(row: tuple[Any, ...]) -> SessionView:
     """A row of `select_views`: the session's columns, then the caller's status and place."""
     status, position = row[-2], row[-1]
     registration = None if status is None else RegistrationStatus(status)
-    waitlisted = registration == RegistrationStatus.WAITLISTED
     record = cast(SessionRecord, row)
-    return SessionView(record, registration, int(position) if waitlisted else None)
+    return SessionView(record, registration, None if position is None else int(position))
 
 
 def view_query(session_id: str) -> Select[*tuple[Any, ...]]:

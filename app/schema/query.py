@@ -7,6 +7,11 @@ from app.schema.inputs import SessionFilter
 from app.schema.types import Session, SessionConnection
 
 
+def session_filter(given: SessionFilter | None) -> rules.SessionFilter:
+    """The rules' filter for the `filter` argument of `sessions` (compiled reads too)."""
+    return given.to_data() if given else rules.SessionFilter()
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="A session by id; null when unknown or malformed.")
@@ -27,7 +32,7 @@ class Query:
         page = await rules.list_sessions(
             info.context.db,
             info.context.caller,
-            filter.to_data() if filter else rules.SessionFilter(),
+            session_filter(filter),
             first=first,
             after=after,
         )

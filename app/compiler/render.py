@@ -1,0 +1,237 @@
+"""A plan and one request's variables -> one SELECT whose only value is the `data` JSON.
+
+Fields are collected as graphql-core collects them for execution (`collect_fields`,
+`collect_subfields`: fragments, `@include`/`@skip`, same-key merging, first-seen key
+order), so the object's keys come out in the order ordinary execution writes them.
+Rows, filters, cursors and the caller's view come from the resolvers' own statements
+(`page_query`, `count_query`, `view_query`), and arguments become what the resolver
+would receive through Strawberry's own conversion; whatever they refuse (a bad cursor,
+`first` out of range) raises, and the request goes the ordinary way, which refuses it
+with the usual error.
+"""
+
+from typing import Any
+
+import sqlalchemy as sa
+from graphql import GraphQLObjectType, GraphQLSchema
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    GroupedFieldSet,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+from strawberry import Schema
+
+from app.compiler.dialects import Dialect, Expression, name
+from app.compiler.planner import Kind, Plan, SessionField, session_fields
+from app.library_internals import graphql_core_schema, resolver_arguments
+from app.models import RegistrationStatus
+from app.resolvers.sessions import count_query, page_query
+from app.resolvers.views import parse_session_id, view_query
+from app.schema.query import session_filter
+
+Columns = sa.ColumnCollection[str, sa.ColumnElement[Any]]
+
+
+class Unexpressible(Exception):
+    """An argument the plan cannot express; ordinary execution will answer."""
+
+
+class Renderer:
+    def __init__(
+        self,
+        schema: Schema,
+        plan: Plan,
+        variables: VariableValues,
+        dialect: Dialect,
+    ) -> None:
+        self._schema = schema
+        self._graphql: GraphQLSchema = graphql_core_schema(schema)
+        self._plan = plan
+        self._variables = variables
+        self._dialect = dialect
+        self._session_fields = session_fields(self._graphql)
+        self._pages = 0
+
+    def statement(self) -> sa.Select[Any]:
+        query_type = self._graphql.query_type
+        assert query_type is not None
+        grouped = collect_fields(
+            self._graphql,
+            self._plan.fragments,
+            self._variables,
+            query_type,
+            self._plan.operation,
+        ).grouped_field_set
+        pairs = []
+        for key, details in grouped.items():
+            field = details[0].node.name.value
+            if field == "__typename":
+                pairs.append((key, name(query_type.name)))
+            elif field == "sessions":
+                pairs.append((key, self._connection(query_type, details)))
+            else:
+                pairs.append((key, self._session(query_type, details)))
+        return sa.select(self._dialect.text(self._dialect.object(pairs)))
+
+    def _subfields(
+        self, parent: GraphQLObjectType, field: str, details: FieldDetailsList
+    ) -> tuple[GraphQLObjectType, GroupedFieldSet]:
+        named = parent.fields[field].type
+        while not isinstance(named, GraphQLObjectType):
+            named = named.of_type
+        grouped = collect_subfields(
+            self._graphql,
+            self._plan.fragments,
+            self._variables,
+            self._plan.operation,
+            named,
+            details,
+        ).grouped_field_set
+        return named, grouped
+
+    def _arguments(
+        self, parent: GraphQLObjectType, field: str, details: FieldDetailsList
+    ) -> dict[str, Any]:
+        definition = parent.fields[field]
+        first = details[0]
+        values = get_argument_values(
+            definition, first.node, self._variables, first.fragment_variable_values
+        )
+        arguments = resolver_arguments(self._schema, definition, values)
+        if arguments is None:
+            raise Unexpressible(field)
+        return arguments
+
+    # -- Query.sessions ---------------------------------------------------------------
+
+    def _connection(self, query_type: GraphQLObjectType, details: FieldDetailsList) -> Expression:
+        arguments = self._arguments(query_type, "sessions", details)
+        flt = session_filter(arguments.get("filter"))
+        first: int = arguments["first"]
+        page = page_query(flt, first=first, after=arguments.get("after")).subquery()
+        self._pages += 1
+        rows = sa.select(
+            *page.c,
+            sa.func.row_number().over(order_by=(page.c.scheduled_at, page.c.id)).label("rn"),
+        ).cte(f"page_{self._pages}")
+        page_size: Expression = sa.literal_column(str(int(first)))
+        on_page = rows.c.rn <= page_size
+        connection, grouped = self._subfields(query_type, "sessions", details)
+        pairs = []
+        for key, sub in grouped.items():
+            field = sub[0].node.name.value
+            if field == "__typename":
+                value = name(connection.name)
+            elif field == "totalCount":
+                value = count_query(flt).scalar_subquery()
+            elif field == "edges":
+                value = self._edges(connection, sub, rows, on_page)
+            else:
+                value = self._page_info(connection, sub, rows, on_page, page_size)
+            pairs.append((key, value))
+        return self._dialect.object(pairs)
+
+    def _cursor(self, columns: Columns) -> Expression:
+        return self._dialect.cursor(self._dialect.datetime(columns.scheduled_at), columns.id)
+
+    def _edges(
+        self,
+        connection: GraphQLObjectType,
+        details: FieldDetailsList,
+        rows: sa.CTE,
+        on_page: Expression,
+    ) -> Expression:
+        edge, grouped = self._subfields(connection, "edges", details)
+        pairs = []
+        for key, sub in grouped.items():
+            field = sub[0].node.name.value
+            if field == "__typename":
+                value = name(edge.name)
+            elif field == "cursor":
+                value = self._cursor(rows.c)
+            else:
+                _, node = self._subfields(edge, "node", sub)
+                value = self._node(node, rows.c)
+            pairs.append((key, value))
+        return self._dialect.array(self._dialect.object(pairs), rows, on_page, rows.c.rn)
+
+    def _page_info(
+        self,
+        connection: GraphQLObjectType,
+        details: FieldDetailsList,
+        rows: sa.CTE,
+        on_page: Expression,
+        page_size: Expression,
+    ) -> Expression:
+        page_info, grouped = self._subfields(connection, "pageInfo", details)
+        pairs = []
+        for key, sub in grouped.items():
+            field = sub[0].node.name.value
+            if field == "__typename":
+                value = name(page_info.name)
+            elif field == "hasNextPage":
+                # page_query reads one row more than `first` to tell.
+                fetched = sa.select(sa.func.count()).select_from(rows).scalar_subquery()
+                value = self._dialect.boolean(fetched > page_size)
+            else:
+                last = sa.select(self._cursor(rows.c)).where(on_page).order_by(rows.c.rn.desc())
+                value = last.limit(1).scalar_subquery()
+            pairs.append((key, value))
+        return self._dialect.object(pairs)
+
+    # -- Query.session ----------------------------------------------------------------
+
+    def _session(self, query_type: GraphQLObjectType, details: FieldDetailsList) -> Expression:
+        arguments = self._arguments(query_type, "session", details)
+        canonical = parse_session_id(str(arguments["id"]))
+        if canonical is None:
+            return sa.null()  # as get_session: an id that cannot be one finds nothing
+        view = view_query(canonical).subquery()
+        _, grouped = self._subfields(query_type, "session", details)
+        return self._dialect.nested(sa.select(self._node(grouped, view.c)).scalar_subquery())
+
+    # -- Session ----------------------------------------------------------------------
+
+    def _node(self, grouped: GroupedFieldSet, columns: Columns) -> Expression:
+        pairs = []
+        for key, details in grouped.items():
+            field = details[0].node.name.value
+            if field == "__typename":
+                pairs.append((key, name("Session")))
+            else:
+                pairs.append((key, self._value(self._session_fields[field], columns)))
+        return self._dialect.object(pairs)
+
+    def _value(self, field: SessionField, columns: Columns) -> Expression:
+        dialect = self._dialect
+        registration = columns.registration
+        match field.kind:
+            case Kind.TEXT | Kind.INTEGER:
+                return columns[field.column]
+            case Kind.BOOLEAN:
+                return dialect.boolean_column(columns[field.column])
+            case Kind.DATETIME:
+                return dialect.datetime(columns[field.column])
+            case Kind.JSON:
+                return dialect.json_column(columns[field.column])
+            case Kind.ENUM:
+                return _case(columns[field.column], field.names)
+            case Kind.IS_REGISTERED:
+                return dialect.boolean(registration == _text(RegistrationStatus.REGISTERED))
+            case Kind.REGISTRATION_STATUS:
+                return _case(registration, field.names)
+            case Kind.WAITLIST_POSITION:
+                return columns.waitlist_position
+
+
+def _text(value: str) -> Expression:
+    return sa.literal_column(f"'{value}'", sa.String) if value.isidentifier() else sa.literal(value)
+
+
+def _case(column: Expression, names: tuple[tuple[str | None, str], ...]) -> Expression:
+    """Stored value -> API name; the None entry, if any, names NULL."""
+    whens = [(column == _text(stored), name(api)) for stored, api in names if stored is not None]
+    otherwise = next((name(api) for stored, api in names if stored is None), None)
+    return sa.case(*whens, else_=otherwise)
