@@ -26,6 +26,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -81,8 +82,6 @@ class SessionField:
     names: tuple[tuple[str | None, str], ...] = ()  # ENUM kinds: stored value -> API name
 
 
-
-
 def _python_type(column_type: sa.types.TypeEngine[Any]) -> object:
     if isinstance(column_type, sa.types.TypeDecorator):
         column_type = column_type.impl_instance
@@ -106,9 +105,13 @@ _COLUMN_OF = {attribute: column for column, attribute in COLUMNS}
 
 def _names(
     graphql_enum: GraphQLEnumType, values: dict[str | None, object]
-) -> tuple[tuple[str | None, str], ...]:
-    """Stored value -> the name the API prints, by the enum's own serializer."""
-    return tuple((stored, graphql_enum.serialize(member)) for stored, member in values.items())
+) -> tuple[tuple[str | None, str], ...] | None:
+    """Stored value -> the name the API prints, by the enum's own serializer; None when
+    it cannot print one of them."""
+    try:
+        return tuple((stored, graphql_enum.serialize(member)) for stored, member in values.items())
+    except GraphQLError:
+        return None
 
 
 def _stored_field(name: str, field: GraphQLField) -> SessionField | None:
@@ -128,7 +131,8 @@ def _stored_field(name: str, field: GraphQLField) -> SessionField | None:
         if stored_as is not getattr(named, "wrapped_cls", None):
             return None
         members: list[enum.Enum] = list(cast(type[enum.Enum], stored_as))
-        return SessionField(Kind.ENUM, attribute, _names(named, {m.value: m for m in members}))
+        names = _names(named, {m.value: m for m in members})
+        return None if names is None else SessionField(Kind.ENUM, attribute, names)
     kind_and_types = _STORED_KINDS.get(named.name)
     if kind_and_types is None or not kind_and_types[1](column.type):
         return None
@@ -137,20 +141,22 @@ def _stored_field(name: str, field: GraphQLField) -> SessionField | None:
 
 def _view_fields(session_type: GraphQLObjectType) -> dict[str, SessionField]:
     """The caller's view of a session: its registration and waitlist place."""
-    registration = get_named_type(session_type.fields["registrationStatus"].type)
-    assert isinstance(registration, GraphQLEnumType)
+    status_field = session_type.fields.get("registrationStatus")
+    registration = None if status_field is None else get_named_type(status_field.type)
     statuses: dict[str | None, object] = {
         status.value: CallerRegistration.of(status) for status in RegistrationStatus
     }
     statuses[None] = CallerRegistration.of(None)
     candidates = {
         "isRegistered": ("Boolean!", SessionField(Kind.IS_REGISTERED)),
-        "registrationStatus": (
-            "RegistrationStatus!",
-            SessionField(Kind.REGISTRATION_STATUS, names=_names(registration, statuses)),
-        ),
         "waitlistPosition": ("Int", SessionField(Kind.WAITLIST_POSITION)),
     }
+    names = _names(registration, statuses) if isinstance(registration, GraphQLEnumType) else None
+    if names is not None:
+        candidates["registrationStatus"] = (
+            "RegistrationStatus!",
+            SessionField(Kind.REGISTRATION_STATUS, names=names),
+        )
     return {
         name: plan
         for name, (printed, plan) in candidates.items()
@@ -165,8 +171,10 @@ def session_fields(schema: GraphQLSchema) -> dict[str, SessionField]:
     """Every Session field the compiler can write, worked out once per schema."""
     known = _session_fields.get(schema)
     if known is None:
-        session_type = schema.type_map[SESSION_TYPE]
-        assert isinstance(session_type, GraphQLObjectType)
+        session_type = schema.type_map.get(SESSION_TYPE)
+        if not isinstance(session_type, GraphQLObjectType):
+            _session_fields[schema] = {}
+            return {}
         known = _view_fields(session_type)
         for name, field in session_type.fields.items():
             stored = _stored_field(name, field)

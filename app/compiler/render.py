@@ -190,7 +190,9 @@ class Renderer:
             return sa.null()  # as get_session: an id that cannot be one finds nothing
         view = view_query(canonical).subquery()
         _, grouped = self._subfields(query_type, "session", details)
-        return self._dialect.nested(sa.select(self._node(grouped, view.c)).scalar_subquery())
+        # FROM named outright: a selection left empty by @skip reads no column of it.
+        found = sa.select(self._node(grouped, view.c)).select_from(view)
+        return self._dialect.nested(found.scalar_subquery())
 
     # -- Session ----------------------------------------------------------------------
 
