@@ -47,6 +47,7 @@ INSTANTS = [
     datetime(2030, 6, 1, 10, 0, 0, 250_000, tzinfo=UTC),
     datetime(2031, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
     datetime(1999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(42, 1, 1, tzinfo=UTC),  # a year of fewer than four digits
 ]
 SCHEMA = graphql_core_schema(build_schema(Settings.model_construct()))
 SESSION_FIELDS = sorted(SCHEMA.type_map["Session"].fields)  # type: ignore[union-attr]
