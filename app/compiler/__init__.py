@@ -19,17 +19,19 @@ answers equal to ordinary execution's over generated documents and data.
 """
 
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError
 from graphql.execution.values import get_variable_values
 from strawberry import Schema
 
+from app.compiler.calls import Unexpressible, root_calls, shape_of
 from app.compiler.dialects import TooWide, dialect_of, prepare
 from app.compiler.planner import Plan, plan
-from app.compiler.render import Renderer, Unexpressible
+from app.compiler.render import Renderer
+from app.compiler.statements import CompiledStatement, NotPositional, compile_statement
 from app.db import Database
 from app.errors import DomainError
 from app.library_internals import graphql_core_schema
@@ -45,24 +47,22 @@ class CompiledData(bytes):
 
 
 class Compiler:
-    """Plans per document (bounded LRU), and answers from them."""
+    """Plans per document, statements per plan, dialect and shape (bounded LRUs), and
+    answers from them."""
 
     def __init__(self, schema: Schema, maxsize: int = 1024) -> None:
         self._schema = schema
-        self._maxsize = maxsize
-        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._plans: LRUCache[tuple[str, str | None], Plan | None] = LRUCache(maxsize)
+        self._statements: LRUCache[tuple[object, ...], CompiledStatement] = LRUCache(maxsize)
 
     def plan_for(
         self, query: str, document: DocumentNode, operation_name: str | None
     ) -> Plan | None:
         key = (query, operation_name)
         if key in self._plans:
-            self._plans.move_to_end(key)
             return self._plans[key]
         found = plan(graphql_core_schema(self._schema), document, operation_name)
         self._plans[key] = found
-        if len(self._plans) > self._maxsize:
-            self._plans.popitem(last=False)
         return found
 
     async def answer(
@@ -88,10 +88,19 @@ class Compiler:
         if isinstance(coerced, list):
             return None  # ordinary execution reports the variables' errors
         try:
-            statement = Renderer(self._schema, found, coerced, dialect).statement()
+            calls = root_calls(self._schema, found, coerced)
+            key = (query, operation_name, db.engine.dialect.name, shape_of(found, coerced, calls))
+            statement = self._statements.get(key)
+            if statement is None:
+                rendered = Renderer(self._schema, found, coerced, dialect, calls).statement()
+                statement = compile_statement(rendered, db.engine.dialect)
+                self._statements[key] = statement
+            values = viewer_is(user_id)
+            for call in calls:
+                values.update(call.bind.values)
             async with db.read() as s:
-                data = await s.scalar(statement, viewer_is(user_id))
-        except (DomainError, GraphQLError, Unexpressible, TooWide):
+                data = await statement.scalar(await s.connection(), values)
+        except (DomainError, GraphQLError, Unexpressible, TooWide, NotPositional):
             return None  # refused or too wide to build: ordinary execution answers
         except Exception:
             logger.warning("a compiled read failed; executing it the ordinary way", exc_info=True)

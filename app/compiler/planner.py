@@ -35,6 +35,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
 )
 from graphql.execution.collect_fields import FragmentDetails
@@ -188,6 +189,8 @@ def session_fields(schema: GraphQLSchema) -> dict[str, SessionField]:
 class Plan:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
+    # The variables `@include`/`@skip` read: with the arguments, what decides the SQL text.
+    condition_variables: tuple[str, ...] = ()
 
 
 def plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
@@ -208,7 +211,11 @@ def plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | No
         operation.selection_set, schema.query_type.name
     ):
         return None
-    return Plan(operation, {name: FragmentDetails(d) for name, d in definitions.items()})
+    return Plan(
+        operation,
+        {name: FragmentDetails(d) for name, d in definitions.items()},
+        tuple(sorted(checker.condition_variables)),
+    )
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -224,6 +231,7 @@ class _Checker:
         self._fragments = fragments
         self._session_fields = session_fields(schema)
         self._checked: dict[str, bool] = {}  # each fragment once, however often spread
+        self.condition_variables: set[str] = set()
 
     def supports(self, selection_set: SelectionSetNode, parent: str) -> bool:
         return all(self._supports(selection, parent) for selection in selection_set.selections)
@@ -233,6 +241,12 @@ class _Checker:
             return False
         if any(d.name.value not in _CONDITIONS for d in selection.directives or ()):
             return False
+        self.condition_variables.update(
+            argument.value.name.value
+            for directive in selection.directives or ()
+            for argument in directive.arguments or ()
+            if isinstance(argument.value, VariableNode)
+        )
         if isinstance(selection, FieldNode):
             return self._field(selection, parent)
         if isinstance(selection, InlineFragmentNode):

@@ -17,62 +17,52 @@ from graphql import GraphQLObjectType, GraphQLSchema
 from graphql.execution.collect_fields import (
     FieldDetailsList,
     GroupedFieldSet,
-    collect_fields,
     collect_subfields,
 )
-from graphql.execution.values import VariableValues, get_argument_values
+from graphql.execution.values import VariableValues
 from strawberry import Schema
 
+from app.compiler.calls import Call
 from app.compiler.dialects import Dialect, Expression, name
 from app.compiler.planner import Kind, Plan, SessionField, session_fields
-from app.library_internals import graphql_core_schema, resolver_arguments
+from app.library_internals import graphql_core_schema
 from app.models import RegistrationStatus
-from app.resolvers.sessions import count_query, page_query
-from app.resolvers.views import parse_session_id, view_query
-from app.schema.query import session_filter
+from app.resolvers.sessions import PAGE_LIMIT
 
 Columns = sa.ColumnCollection[str, sa.ColumnElement[Any]]
 
 
-class Unexpressible(Exception):
-    """An argument the plan cannot express; ordinary execution will answer."""
-
-
 class Renderer:
+    """One request's statement. Its text depends only on what `shape_of` keys it by
+    (app.compiler.calls): the selection and the calls' shapes; their values are the
+    named parameters of `calls`' statements."""
+
     def __init__(
         self,
         schema: Schema,
         plan: Plan,
         variables: VariableValues,
         dialect: Dialect,
+        calls: list[Call],
     ) -> None:
-        self._schema = schema
         self._graphql: GraphQLSchema = graphql_core_schema(schema)
         self._plan = plan
         self._variables = variables
         self._dialect = dialect
+        self._calls = calls
         self._session_fields = session_fields(self._graphql)
-        self._pages = 0
 
     def statement(self) -> sa.Select[Any]:
         query_type = self._graphql.query_type
         assert query_type is not None
-        grouped = collect_fields(
-            self._graphql,
-            self._plan.fragments,
-            self._variables,
-            query_type,
-            self._plan.operation,
-        ).grouped_field_set
         pairs = []
-        for key, details in grouped.items():
-            field = details[0].node.name.value
-            if field == "__typename":
-                pairs.append((key, name(query_type.name)))
-            elif field == "sessions":
-                pairs.append((key, self._connection(query_type, details)))
+        for call in self._calls:
+            if call.field == "__typename":
+                pairs.append((call.key, name(query_type.name)))
+            elif call.field == "sessions":
+                pairs.append((call.key, self._connection(query_type, call)))
             else:
-                pairs.append((key, self._session(query_type, details)))
+                pairs.append((call.key, self._session(query_type, call)))
         return sa.select(self._dialect.text(self._dialect.object(pairs)))
 
     def _subfields(
@@ -91,45 +81,33 @@ class Renderer:
         ).grouped_field_set
         return named, grouped
 
-    def _arguments(
-        self, parent: GraphQLObjectType, field: str, details: FieldDetailsList
-    ) -> dict[str, Any]:
-        definition = parent.fields[field]
-        first = details[0]
-        values = get_argument_values(
-            definition, first.node, self._variables, first.fragment_variable_values
-        )
-        arguments = resolver_arguments(self._schema, definition, values)
-        if arguments is None:
-            raise Unexpressible(field)
-        return arguments
-
     # -- Query.sessions ---------------------------------------------------------------
 
-    def _connection(self, query_type: GraphQLObjectType, details: FieldDetailsList) -> Expression:
-        arguments = self._arguments(query_type, "sessions", details)
-        flt = session_filter(arguments.get("filter"))
-        first: int = arguments["first"]
-        page = page_query(flt, first=first, after=arguments.get("after")).subquery()
-        self._pages += 1
+    def _connection(self, query_type: GraphQLObjectType, call: Call) -> Expression:
+        assert call.page is not None
+        assert call.count is not None
+        page = call.page.subquery()
         rows = sa.select(
             *page.c,
             sa.func.row_number().over(order_by=(page.c.scheduled_at, page.c.id)).label("rn"),
-        ).cte(f"page_{self._pages}")
-        page_size: Expression = sa.literal_column(str(int(first)))
-        on_page = rows.c.rn <= page_size
-        connection, grouped = self._subfields(query_type, "sessions", details)
+        ).cte(f"page_{call.bind.prefix}")
+        # page_query reads `first` + 1 rows (its limit, by name), the extra one telling
+        # whether another page follows.
+        limit_name = call.bind.prefix + PAGE_LIMIT
+        limit = sa.bindparam(limit_name, call.bind.values[limit_name], type_=sa.Integer())
+        on_page = rows.c.rn < limit
+        connection, grouped = self._subfields(query_type, "sessions", call.details)
         pairs = []
         for key, sub in grouped.items():
             field = sub[0].node.name.value
             if field == "__typename":
                 value = name(connection.name)
             elif field == "totalCount":
-                value = count_query(flt).scalar_subquery()
+                value = call.count.scalar_subquery()
             elif field == "edges":
                 value = self._edges(connection, sub, rows, on_page)
             else:
-                value = self._page_info(connection, sub, rows, on_page, page_size)
+                value = self._page_info(connection, sub, rows, on_page, limit)
             pairs.append((key, value))
         return self._dialect.object(pairs)
 
@@ -163,7 +141,7 @@ class Renderer:
         details: FieldDetailsList,
         rows: sa.CTE,
         on_page: Expression,
-        page_size: Expression,
+        limit: Expression,
     ) -> Expression:
         page_info, grouped = self._subfields(connection, "pageInfo", details)
         pairs = []
@@ -172,9 +150,8 @@ class Renderer:
             if field == "__typename":
                 value = name(page_info.name)
             elif field == "hasNextPage":
-                # page_query reads one row more than `first` to tell.
                 fetched = sa.select(sa.func.count()).select_from(rows).scalar_subquery()
-                value = self._dialect.boolean(fetched > page_size)
+                value = self._dialect.boolean(fetched >= limit)
             else:
                 last = sa.select(self._cursor(rows.c)).where(on_page).order_by(rows.c.rn.desc())
                 value = last.limit(1).scalar_subquery()
@@ -183,13 +160,11 @@ class Renderer:
 
     # -- Query.session ----------------------------------------------------------------
 
-    def _session(self, query_type: GraphQLObjectType, details: FieldDetailsList) -> Expression:
-        arguments = self._arguments(query_type, "session", details)
-        canonical = parse_session_id(str(arguments["id"]))
-        if canonical is None:
-            return sa.null()  # as get_session: an id that cannot be one finds nothing
-        view = view_query(canonical).subquery()
-        _, grouped = self._subfields(query_type, "session", details)
+    def _session(self, query_type: GraphQLObjectType, call: Call) -> Expression:
+        if call.view is None:
+            return sa.null()
+        view = call.view.subquery()
+        _, grouped = self._subfields(query_type, "session", call.details)
         # FROM named outright: a selection left empty by @skip reads no column of it.
         found = sa.select(self._node(grouped, view.c)).select_from(view)
         return self._dialect.nested(found.scalar_subquery())

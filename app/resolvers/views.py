@@ -11,6 +11,7 @@ from sqlmodel.sql.expression import Select
 from app.errors import NotFound
 from app.events import SessionEvent
 from app.models import Registration, RegistrationStatus, Session
+from app.resolvers.binds import Binds
 from app.snapshots import COLUMNS
 
 SESSIONS_TABLE: sa.Table = Session.__table__  # type: ignore[attr-defined]
@@ -131,9 +132,9 @@ def view_of(row: tuple[Any, ...]) -> SessionView:
     return SessionView(record, registration, None if position is None else int(position))
 
 
-def view_query(session_id: str) -> Select[*tuple[Any, ...]]:
+def view_query(session_id: str, bind: Binds | None = None) -> Select[*tuple[Any, ...]]:
     """One session as a caller sees it (execute with `viewer_is(user_id)`)."""
-    return SELECT_VIEWS.where(SESSIONS.id == session_id)
+    return SELECT_VIEWS.where(SESSIONS.id == (bind or Binds())("id", SESSIONS.id.type, session_id))
 
 
 async def load_view(s: AsyncSession, session_id: str, user_id: str) -> SessionView | None:
