@@ -6,9 +6,14 @@ returns are the answer. It is an execution strategy, not a second schema:
 
     validated document ──► planner.plan ──► Plan (cached by text and operation name)
                                  │ outside the subset: None, cached too
-    Plan + variables ───► render.Renderer ──► one SELECT (dialects: PostgreSQL, SQLite)
+    Plan + variables ───► calls.root_calls ──► the root fields' statements, their values
                                  │ an argument the resolvers refuse: None
-    SELECT ─────────────► the database ──► CompiledData (the `data` JSON, as bytes)
+    shape (calls.shape_of) ──► cached CompiledStatement, or render.Renderer ──► one
+                               SELECT (dialects: PostgreSQL, SQLite), compiled once
+    SQL text + values ──► the database ──► CompiledData (the `data` JSON, as bytes)
+
+Building and compiling the SELECT cost several times what the database takes to run it,
+so it happens once per shape; a request computes its values and runs the kept text.
 
 Whenever this returns None the operation goes through ordinary execution, unchanged;
 that includes any error while rendering or running the statement, which is logged.

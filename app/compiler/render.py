@@ -1,13 +1,13 @@
-"""A plan and one request's variables -> one SELECT whose only value is the `data` JSON.
+"""A plan, one request's variables and its root calls -> one SELECT whose only value is
+the `data` JSON.
 
 Fields are collected as graphql-core collects them for execution (`collect_fields`,
 `collect_subfields`: fragments, `@include`/`@skip`, same-key merging, first-seen key
 order), so the object's keys come out in the order ordinary execution writes them.
 Rows, filters, cursors and the caller's view come from the resolvers' own statements
-(`page_query`, `count_query`, `view_query`), and arguments become what the resolver
-would receive through Strawberry's own conversion; whatever they refuse (a bad cursor,
-`first` out of range) raises, and the request goes the ordinary way, which refuses it
-with the usual error.
+(`page_query`, `count_query`, `view_query`, built by app.compiler.calls with named
+parameters), so the SELECT's text depends only on the selection and the calls' shapes
+and is compiled once for all requests of that shape (app.compiler.statements).
 """
 
 from typing import Any
