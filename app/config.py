@@ -183,6 +183,12 @@ class Settings(BaseSettings):
         description="Derives members' calendar feed URLs. Unset: AUTH_JWT_SECRET (changing "
         "it then changes every feed URL).",
     )
+    graphql_compiled_reads: bool = Field(
+        default=True,
+        description="Answer queries within the compiled subset (see docs/api.md) with one SQL "
+        "statement that builds the JSON in the database; false: every query is resolved "
+        "field by field.",
+    )
     graphql_introspection: bool = True
     graphiql: bool = True
     cors_allow_origins: Annotated[tuple[str, ...], NoDecode] = Field(

@@ -22,6 +22,9 @@ class AppContext:
     broker: Broker | None = None
     # A WebSocket's connection_init payload; Strawberry fills it in.
     connection_params: object = None
+    # The result goes out as an HTTP body, which may carry `data` as the JSON text a
+    # compiled read returns (app.compiler); other transports read `data` as objects.
+    takes_compiled_data: bool = False
 
     @property
     def caller(self) -> Caller:

@@ -30,11 +30,20 @@ Shortcuts, and the tests that prove each equal to the library's own path
   tests/unit/test_input_plans.py::test_the_services_inputs_are_built_as_strawberry_builds_them
   and tests/unit/test_input_plans.py::test_fields_strawberry_converts_are_left_to_it.
 
+- Compiled reads (app/compiler/): answer a whole query with one SQL statement. They
+  turn graphql-core's coerced arguments into a resolver's keyword arguments with
+  Strawberry's own `convert_arguments` (`resolver_arguments` below), so a filter is
+  exactly the object the resolver would get, and find a field's Strawberry definition
+  through `GraphQLCoreConverter.DEFINITION_BACKREF` (`strawberry_field_of`). Proven by
+  tests/api/test_compiled_reads.py::test_compiled_answers_equal_ordinary_execution.
+
 Other reliance, no shortcut: `graphql_core_schema` (the schema our validation rules
 walk), `DEFAULT_ALLOWED_OPERATION_TYPES` (what `Schema.execute` allows when given
 nothing), `EnterLeaveVisitor` (what a validation rule returns per node kind), and
 `ConnectionRejectionError`, documented by Strawberry but missing from its `__all__`.
 """
+
+from typing import Any
 
 from graphql import GraphQLField, GraphQLSchema
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -48,7 +57,7 @@ from strawberry.schema.schema import (
     StrawberryGraphQLCoreExecutionContext,
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import InputContext
+from strawberry.types.arguments import InputContext, convert_arguments
 from strawberry.types.base import (
     StrawberryMaybe,
     StrawberryObjectDefinition,
@@ -74,6 +83,24 @@ def graphql_core_schema(schema: Schema) -> GraphQLSchema:
     return schema._schema
 
 
+def strawberry_field_of(field: GraphQLField) -> StrawberryField | None:
+    """The Strawberry definition a graphql-core field was built from."""
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return definition if isinstance(definition, StrawberryField) else None
+
+
+def resolver_arguments(
+    schema: Schema, field: GraphQLField, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The keyword arguments Strawberry would call `field`'s resolver with, given the
+    argument values graphql-core coerced; None for a field Strawberry did not build."""
+    definition = strawberry_field_of(field)
+    if definition is None:
+        return None
+    registry = schema.schema_converter.scalar_registry
+    return convert_arguments(values, definition.arguments, registry, schema.config)
+
+
 def attribute_read_by(field: GraphQLField) -> str | None:
     """The Python attribute Strawberry answers `field` with, when that is all it does.
 
@@ -85,8 +112,8 @@ def attribute_read_by(field: GraphQLField) -> str | None:
     field's schema directives when reading it, but whatever acts on one acts through
     the resolver, so a field carrying one is refused rather than judged.
     """
-    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField):
+    definition = strawberry_field_of(field)
+    if definition is None:
         return None
     if (
         definition.base_resolver is not None
@@ -119,4 +146,6 @@ __all__ = [
     "has_enum_definition",
     "has_object_definition",
     "is_scalar",
+    "resolver_arguments",
+    "strawberry_field_of",
 ]

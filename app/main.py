@@ -27,6 +27,7 @@ from app.auth import (
     resolve_secret,
     verifier_for,
 )
+from app.compiler import CompiledData, Compiler, prepare
 from app.config import Settings
 from app.context import AppContext, build_context
 from app.cors import CorsMiddleware
@@ -64,7 +65,16 @@ class State(TypedDict):
 
 class GraphQLView(GraphQL[AppContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> AppContext:
-        return build_context(request)
+        context = build_context(request)
+        context.takes_compiled_data = isinstance(request, Request)
+        return context
+
+    def encode_json(self, data: object) -> str | bytes:
+        # A compiled read's `data` is JSON text already: the body is written around it.
+        if isinstance(data, dict) and isinstance(data.get("data"), CompiledData) and len(data) == 1:
+            compiled: CompiledData = data["data"]
+            return b'{"data":' + compiled + b"}"
+        return super().encode_json(data)
 
     async def on_ws_connect(self, context: AppContext) -> None:
         """Subscriptions authenticate with `{"Authorization": "Bearer ..."}` in
@@ -172,6 +182,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             await relay.start()
         if dispatcher is not None:
             await dispatcher.start(db)
+        if schema.compiler is not None:
+            prepare(db.engine)
         if serving:
             freeze_startup_heap()
         try:
@@ -194,6 +206,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             await db.dispose()
 
     schema = build_schema(settings)
+    if settings.graphql_compiled_reads:
+        schema.compiler = Compiler(schema)
     graphql = GraphQLView(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -13,7 +13,13 @@ Key = tuple[datetime, str]
 
 def encode(key: Key) -> str:
     scheduled_at, session_id = key
-    raw = json.dumps([rfc3339.format(scheduled_at), session_id], separators=(",", ":"))
+    return encode_text(rfc3339.format(scheduled_at), session_id)
+
+
+def encode_text(scheduled_at: str, session_id: str) -> str:
+    """The cursor of a key whose instant is already formatted (RFC 3339, as the API prints
+    it); compiled reads build cursors in SQL from that text (app.compiler.dialects)."""
+    raw = json.dumps([scheduled_at, session_id], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

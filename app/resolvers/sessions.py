@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.auth import SCOPE_SESSIONS_WRITE, Caller
 from app.db import Database
@@ -21,6 +21,7 @@ from app.events import Action, PlaceChange, created, touch
 from app.models import Session, SessionKind, SessionStatus
 from app.naming import api_name
 from app.resolvers import clock, cursors, idempotency
+from app.resolvers.binds import Binds
 from app.resolvers.registrations import promote
 from app.resolvers.validation import (
     require_capacity,
@@ -199,44 +200,64 @@ async def get_session(db: Database, caller: Caller, session_id: str) -> SessionV
         return await load_view(s, canonical, caller.sub)
 
 
-def _conditions(flt: SessionFilter) -> list[ColumnElement[bool]]:
-    """The filter as WHERE terms; `registeredOnly` reads the VIEWER parameter."""
+def _conditions(flt: SessionFilter, bind: Binds) -> list[ColumnElement[bool]]:
+    """The filter as WHERE terms, its values bound by name; `registeredOnly` reads the
+    VIEWER parameter."""
     conditions: list[ColumnElement[bool]] = []
     if flt.brand_id is not None:
         brand_id = require_storable(flt.brand_id, "filter.brandId")
-        conditions.append(SESSIONS.brand_id == brand_id)
+        conditions.append(SESSIONS.brand_id == bind("brand_id", SESSIONS.brand_id.type, brand_id))
     if flt.host_id is not None:
         host_id = require_storable(flt.host_id, "filter.hostId")
-        conditions.append(SESSIONS.host_id == host_id)
+        conditions.append(SESSIONS.host_id == bind("host_id", SESSIONS.host_id.type, host_id))
     if flt.statuses is not None:
-        conditions.append(SESSIONS.status.in_(list(flt.statuses)))
+        statuses = [
+            bind(f"status{index}", SESSIONS.status.type, status)
+            for index, status in enumerate(flt.statuses)
+        ]
+        if statuses:
+            conditions.append(SESSIONS.status.in_(statuses))
+        else:
+            bind.term("no_status")
+            conditions.append(sa.false())  # as `IN ()`, which SQL cannot write
     if flt.kind is not None:
-        conditions.append(SESSIONS.kind == flt.kind)
+        conditions.append(SESSIONS.kind == bind("kind", SESSIONS.kind.type, flt.kind))
     if flt.scheduled_from is not None:
-        conditions.append(SESSIONS.scheduled_at >= flt.scheduled_from)
+        scheduled_from = bind("scheduled_from", SESSIONS.scheduled_at.type, flt.scheduled_from)
+        conditions.append(SESSIONS.scheduled_at >= scheduled_from)
     if flt.scheduled_to is not None:
-        conditions.append(SESSIONS.scheduled_at < flt.scheduled_to)
+        scheduled_to = bind("scheduled_to", SESSIONS.scheduled_at.type, flt.scheduled_to)
+        conditions.append(SESSIONS.scheduled_at < scheduled_to)
     if flt.registered_only:
+        bind.term("registered_only")
         conditions.append(held_by_viewer())
     return conditions
 
 
-def page_query(flt: SessionFilter, *, first: int, after: str | None) -> Select[*tuple[Any, ...]]:
+PAGE_LIMIT = "limit"  # the page's LIMIT parameter, `first` + 1, by this name in its Binds
+
+
+def page_query(
+    flt: SessionFilter, *, first: int, after: str | None, bind: Binds | None = None
+) -> Select[*tuple[Any, ...]]:
     """The statement for one page (execute it with `viewer_is(user_id)`): `first` + 1 rows
     in (scheduled_at, id) order after the keyset cursor `after`, the extra one telling
     whether another page follows."""
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise BadUserInput(f"must be between 1 and {MAX_PAGE_SIZE}", field="first")
-    conditions = _conditions(flt)
+    bind = bind or Binds()
+    conditions = _conditions(flt, bind)
     if after is not None:
         scheduled_at, session_id = cursors.decode(after)
-        conditions.append(
-            sa.tuple_(SESSIONS.scheduled_at, SESSIONS.id) > sa.tuple_(scheduled_at, session_id)
+        key = (
+            bind("after_scheduled_at", SESSIONS.scheduled_at.type, scheduled_at),
+            bind("after_id", SESSIONS.id.type, session_id),
         )
+        conditions.append(sa.tuple_(SESSIONS.scheduled_at, SESSIONS.id) > sa.tuple_(*key))
     return (
         SELECT_VIEWS.where(*conditions)
         .order_by(SESSIONS.scheduled_at, SESSIONS.id)
-        .limit(first + 1)
+        .limit(bind(PAGE_LIMIT, sa.Integer(), first + 1))
     )
 
 
@@ -256,8 +277,14 @@ async def list_sessions(
     return SessionPage(views, len(rows) > first, flt, caller.sub)
 
 
+def count_query(flt: SessionFilter, bind: Binds | None = None) -> SelectOfScalar[int]:
+    """How many sessions match (execute it with `viewer_is(user_id)`)."""
+    conditions = _conditions(flt, bind or Binds())
+    return select(sa.func.count()).select_from(Session).where(*conditions)
+
+
 async def count_sessions(db: Database, page: SessionPage) -> int:
-    query = select(sa.func.count()).select_from(Session).where(*_conditions(page.filter))
+    query = count_query(page.filter)
     async with db.read() as s:
         return (await s.exec(query, params=viewer_is(page.user_id))).one()
 

@@ -11,6 +11,7 @@ from sqlmodel.sql.expression import Select
 from app.errors import NotFound
 from app.events import SessionEvent
 from app.models import Registration, RegistrationStatus, Session
+from app.resolvers.binds import Binds
 from app.snapshots import COLUMNS
 
 SESSIONS_TABLE: sa.Table = Session.__table__  # type: ignore[attr-defined]
@@ -81,8 +82,9 @@ def _status_of() -> sa.ScalarSelect[Any]:
     )
 
 
-def _position_of() -> sa.ScalarSelect[Any]:
-    """1-based place in the waitlist: waitlisted tickets up to and including the caller's."""
+def _position_of() -> sa.ColumnElement[Any]:
+    """1-based place in the waitlist: waitlisted tickets up to and including the caller's;
+    NULL unless the caller is waitlisted."""
     ahead = REGISTRATIONS_TABLE.alias("ahead")
     # Correlated to the session row, not to `ahead`: the caller's ticket is looked up once
     # per session, not once per waitlisted row (which made a long waitlist quadratic).
@@ -96,7 +98,8 @@ def _position_of() -> sa.ScalarSelect[Any]:
         .correlate(SESSIONS_TABLE)
         .scalar_subquery()
     )
-    return (
+    # No ticket counts no one, and the caller's own ticket counts: 0 means not waitlisted.
+    return sa.func.nullif(
         sa.select(sa.func.count())
         .select_from(ahead)
         .where(
@@ -105,7 +108,8 @@ def _position_of() -> sa.ScalarSelect[Any]:
             ahead.c.ticket <= my_ticket,
         )
         .correlate(SESSIONS_TABLE)
-        .scalar_subquery()
+        .scalar_subquery(),
+        0,
     )
 
 
@@ -133,14 +137,13 @@ def view_of(row: tuple[Any, ...]) -> SessionView:
     """A row of `select_views`: the session's columns, then the caller's status and place."""
     status, position = row[-2], row[-1]
     registration = None if status is None else RegistrationStatus(status)
-    waitlisted = registration == RegistrationStatus.WAITLISTED
     record = cast(SessionRecord, row)
-    return SessionView(record, registration, int(position) if waitlisted else None)
+    return SessionView(record, registration, None if position is None else int(position))
 
 
-def view_query(session_id: str) -> Select[*tuple[Any, ...]]:
+def view_query(session_id: str, bind: Binds | None = None) -> Select[*tuple[Any, ...]]:
     """One session as a caller sees it (execute with `viewer_is(user_id)`)."""
-    return SELECT_VIEWS.where(SESSIONS.id == session_id)
+    return SELECT_VIEWS.where(SESSIONS.id == (bind or Binds())("id", SESSIONS.id.type, session_id))
 
 
 async def load_view(s: AsyncSession, session_id: str, user_id: str) -> SessionView | None:

@@ -23,7 +23,7 @@ from app.metrics import OperationNames
 from app.naming import NAMES
 from app.schema.errors import log_unexpected, with_code
 from app.schema.execution import PlainFieldsExecutionContext
-from app.schema.extensions import OperationPolicy
+from app.schema.extensions import CompiledReads, OperationPolicy
 from app.schema.limits import Limits, operation_limits_rule
 from app.schema.list_inputs import ListInputLengthRule
 from app.schema.mutation import Mutation
@@ -42,6 +42,9 @@ class LiveSessionsSchema(Schema):
     ):
         super().__init__(*args, **kwargs)
         self.execution_timeout_s = execution_timeout_s
+        # Set by create_app when compiled reads are on (app.compiler); OperationPolicy
+        # answers the queries inside their subset through it.
+        self.compiler: CompiledReads | None = None
         # OperationPolicy labels metrics through it: one budget of names per schema.
         self.operation_names = operation_names or OperationNames(0)
 

@@ -5,16 +5,18 @@ extension in a fresh context manager for every operation, and on a create that
 machinery cost more than the JWT check and the REST contract check together.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from time import perf_counter
+from typing import Any, Protocol
 
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from app.auth import Caller
 from app.context import AppContext
+from app.db import Database
 from app.errors import BadUserInput, Unauthenticated
 from app.library_internals import graphql_core_schema
 from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS, OPERATION_NAME, OperationNames
@@ -22,6 +24,21 @@ from app.requests_context import note_graphql_operation
 from app.schema.errors import Phase, present
 from app.schema.list_inputs import check_variable_lists
 from app.schema.rule_guard import guard_all
+
+
+class CompiledReads(Protocol):
+    """app.compiler.Compiler, as the policy calls it (app.compiler imports the schema)."""
+
+    async def answer(
+        self,
+        *,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        db: Database,
+        user_id: str,
+    ) -> bytes | None: ...
 
 
 class OperationPolicy(SchemaExtension):
@@ -47,11 +64,11 @@ class OperationPolicy(SchemaExtension):
             result.errors = [present(error, phase) for error in result.errors]
         _record(context, perf_counter() - start)
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         self._executing = True
         context = self.execution_context
         try:
-            context.context.caller  # noqa: B018 - raises when anonymous
+            caller = context.context.caller
             check_variable_lists(
                 graphql_core_schema(context.schema),
                 context.graphql_document,
@@ -63,6 +80,10 @@ class OperationPolicy(SchemaExtension):
             context.result = GraphQLExecutionResult(
                 data=None, errors=[GraphQLError(error.message, original_error=error)]
             )
+        else:
+            data = await _compiled(context, caller.sub)
+            if data is not None:
+                context.result = GraphQLExecutionResult(data=data)  # type: ignore[arg-type]
         yield
 
     def _phase_reached(self) -> Phase:
@@ -71,6 +92,29 @@ class OperationPolicy(SchemaExtension):
         if self.execution_context.graphql_document is None:
             return Phase.PARSE
         return Phase.VALIDATION
+
+
+async def _compiled(context: ExecutionContext, user_id: str) -> bytes | None:
+    """The operation's data from one compiled statement, when it is a query inside the
+    subset and the transport can send the database's JSON as it is."""
+    compiler: CompiledReads | None = getattr(context.schema, "compiler", None)
+    app_context = context.context
+    if (
+        compiler is None
+        or not isinstance(app_context, AppContext)
+        or not app_context.takes_compiled_data
+        or context.query is None
+        or context.graphql_document is None
+    ):
+        return None
+    return await compiler.answer(
+        query=context.query,
+        document=context.graphql_document,
+        operation_name=context.operation_name,
+        variables=context.variables,
+        db=app_context.db,
+        user_id=user_id,
+    )
 
 
 def _record(context: ExecutionContext, elapsed: float) -> None:

@@ -8,6 +8,11 @@ from app.schema.types import Session, SessionConnection
 from app.schema.webhooks import WebhookQuery
 
 
+def session_filter(given: SessionFilter | None) -> rules.SessionFilter:
+    """The rules' filter for the `filter` argument of `sessions` (compiled reads too)."""
+    return given.to_data() if given else rules.SessionFilter()
+
+
 @strawberry.type
 class Query(WebhookQuery):
     @strawberry.field(description="A session by id; null when unknown or malformed.")
@@ -28,7 +33,7 @@ class Query(WebhookQuery):
         page = await rules.list_sessions(
             info.context.db,
             info.context.caller,
-            filter.to_data() if filter else rules.SessionFilter(),
+            session_filter(filter),
             first=first,
             after=after,
         )

@@ -7,11 +7,13 @@ from typing import Any
 import httpx
 import pytest
 
+from app.config import Settings
 from app.resolvers import sessions as rules
 from tests.helpers import (
     CREATE,
     GET,
     HOST,
+    app_client,
     auth,
     create,
     error_of,
@@ -184,15 +186,18 @@ async def test_syntax_error_is_a_parse_error(client: httpx.AsyncClient) -> None:
 
 
 async def test_unexpected_errors_are_masked_and_logged(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    schema_ready: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("database password is hunter2")
 
     monkeypatch.setattr(rules, "get_session", broken)
+    # The resolver is what breaks, so the query must reach it rather than a compiled read.
+    field_by_field = schema_ready.model_copy(update={"graphql_compiled_reads": False})
 
     with caplog.at_level(logging.ERROR, logger="app.graphql"):
-        body = await graphql(client, GET, {"id": "x"})
+        async with app_client(field_by_field) as client:
+            body = await graphql(client, GET, {"id": "x"})
 
     error = error_of(body)
     assert error["message"] == "Internal server error"

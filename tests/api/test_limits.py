@@ -102,6 +102,9 @@ def strict_settings(settings: Settings) -> Settings:
             "graphiql": False,
             "graphql_timeout_s": 0.2,
             "graphql_max_depth": 2,
+            # The slow resolver below is only reached field by field; the compiled
+            # path's time limit is tests/api/test_compiled_reads.py's.
+            "graphql_compiled_reads": False,
         }
     )
 
