@@ -140,10 +140,9 @@ async def test_a_tab_still_holding_the_placeholder_borrows_the_token_of_another(
     await open_with_tabs(
         page,
         server,
-        tab("query First { sessions { totalCount } }", {"Authorization": f"Bearer {token()}"}),
-        tab(
-            "query Second { sessions { edges { node { title } } } }", {"Authorization": PLACEHOLDER}
-        ),
+        # Anonymous: GraphiQL may send a tab's operation name for a moment after switching.
+        tab("{ sessions { totalCount } }", {"Authorization": f"Bearer {token()}"}),
+        tab("{ sessions { edges { node { title } } } }", {"Authorization": PLACEHOLDER}),
     )
     await run(page)
     await page.locator(".result-window").get_by_text('"totalCount": 1').wait_for(timeout=5000)
