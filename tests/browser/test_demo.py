@@ -157,3 +157,21 @@ async def test_demo_fits_a_phone(server: Server, browser: Browser) -> None:
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= PHONE_WIDTH
     assert watched.errors == []
+
+
+async def test_demo_offers_each_session_for_the_calendar(server: Server, browser: Browser) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        session_id = await session(client, title="Calendar class")
+        watched = await open_demo(browser, server.url, token("member-viewer"))
+        link = cell(watched, session_id, "title").get_by_role("link", name="Add to calendar")
+        await link.wait_for()
+        href = await link.get_attribute("href")
+        assert href is not None
+        calendar = await client.get(href)
+
+    assert href == f"{server.url}/v1/sessions/{session_id}.ics"
+    assert calendar.status_code == 200
+    assert calendar.headers["content-type"].startswith("text/calendar")
+    assert "SUMMARY:Calendar class" in calendar.text
+    assert watched.blocked == []
+    assert watched.errors == []

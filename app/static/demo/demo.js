@@ -6,7 +6,7 @@
   "use strict";
   var FIELDS =
     "id title scheduledAt status registeredCount maxParticipants waitlistEnabled " +
-    "waitlistCount registrationStatus waitlistPosition version";
+    "waitlistCount registrationStatus waitlistPosition version calendarUrl";
   var LIST =
     "query Upcoming($brand: String!, $from: DateTime!) { sessions(first: 50, filter: " +
     "{brandId: $brand, scheduledFrom: $from, status: [SCHEDULED, LIVE]}) { edges { node { " +
@@ -106,6 +106,11 @@
     when.className = "when";
     when.textContent = new Date(session.scheduledAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
     title.appendChild(when);
+    var calendar = document.createElement("a");
+    calendar.className = "calendar";
+    calendar.href = session.calendarUrl;
+    calendar.textContent = "Add to calendar";
+    title.appendChild(calendar);
     var cell = tr.querySelector(".status");
     cell.textContent = session.status.charAt(0) + session.status.slice(1).toLowerCase();
     cell.classList.toggle("live", session.status === "LIVE");
