@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ STREAM_GAP_S = 0.05
 class Received:
     headers: dict[str, str]
     body: str
+    arrived_at: float = field(default_factory=time.time)  # wall clock, for delays
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -57,8 +59,8 @@ class Receiver:
             return
         await Response(status_code=status)(scope, receive, send)
 
-    async def wait_for(self, count: int, timeout: float = 20) -> list[Received]:
-        """Once `count` requests have arrived: all of them."""
+    async def wait_for(self, count: int, timeout: float | None = 20) -> list[Received]:
+        """Once `count` requests have arrived: all of them (None: no time limit)."""
         async with asyncio.timeout(timeout):
             while len(self.received) < count:
                 self.arrived.clear()
