@@ -47,7 +47,7 @@ async def make_events(client: httpx.AsyncClient, pairs: int, concurrency: int) -
 
 
 def report(
-    label: str, target: Receiver, started: float, made: float, events: int, load_before: float
+    label: str, target: Receiver, *, started: float, made: float, events: int, load_before: float
 ) -> None:
     delays = [
         (item.arrived_at - datetime.fromisoformat(item.payload["timestamp"]).timestamp()) * 1000
@@ -75,7 +75,7 @@ async def measure(base_url: str, label: str, events: int, concurrency: int) -> N
         await make_events(client, pairs, concurrency)
         made = time.time()
         await target.wait_for(2 * pairs, timeout=None)
-        report(label, target, started, made, 2 * pairs, load_before)
+        report(label, target, started=started, made=made, events=2 * pairs, load_before=load_before)
 
 
 async def main() -> None:
