@@ -11,13 +11,12 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import asyncpg
 import httpx
 
+from bench.database import fresh_database
 from tests.helpers import auth, session_input
 from tests.server import running_server, server_env
 
@@ -95,21 +94,9 @@ async def main() -> None:
     parser.add_argument("--postgres", help="postgresql+asyncpg://… (default: SQLite)")
     args = parser.parse_args()
     with TemporaryDirectory() as directory:
-        if args.postgres is None:
-            database = {"database_url": f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"}
+        async with fresh_database(Path(directory), args.postgres) as database:
             with running_server(Path(directory), server_env(database)) as server:
                 await measure(server.url, args.sessions, args.polls)
-            return
-        schema = f"bench_{uuid.uuid4().hex}"
-        connection = await asyncpg.connect(args.postgres.replace("+asyncpg", ""))
-        await connection.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            database = {"database_url": args.postgres, "database_schema": schema}
-            with running_server(Path(directory), server_env(database)) as server:
-                await measure(server.url, args.sessions, args.polls)
-        finally:
-            await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await connection.close()
 
 
 if __name__ == "__main__":

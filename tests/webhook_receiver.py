@@ -5,22 +5,28 @@ import asyncio
 import contextlib
 import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 HANG = 0
 HANG_S = 5.0
+STREAM = 1  # answer 200 with a body of STREAM_CHUNKS slow chunks, far more than is read
+STREAM_CHUNK = b"x" * 16 * 1024
+STREAM_CHUNKS = 1000
+STREAM_GAP_S = 0.05
 
 
 @dataclass(frozen=True)
 class Received:
     headers: dict[str, str]
     body: str
+    arrived_at: float = field(default_factory=time.time)  # wall clock, for delays
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -32,7 +38,8 @@ class Received:
 class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
-    # Statuses to answer, in turn (HANG: no answer for HANG_S); 204 once they run out.
+    # Statuses to answer, in turn (HANG: no answer for HANG_S; STREAM: an endless-looking
+    # body); 204 once they run out.
     script: list[int] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -47,10 +54,13 @@ class Receiver:
         if status == HANG:
             await asyncio.sleep(HANG_S)
             status = 204
+        if status == STREAM:
+            await StreamingResponse(_slow_body(), status_code=200)(scope, receive, send)
+            return
         await Response(status_code=status)(scope, receive, send)
 
-    async def wait_for(self, count: int, timeout: float = 20) -> list[Received]:
-        """Once `count` requests have arrived: all of them."""
+    async def wait_for(self, count: int, timeout: float | None = 20) -> list[Received]:
+        """Once `count` requests have arrived: all of them (None: no time limit)."""
         async with asyncio.timeout(timeout):
             while len(self.received) < count:
                 self.arrived.clear()
@@ -59,6 +69,13 @@ class Receiver:
 
     def of_type(self, kind: str) -> list[Received]:
         return [item for item in self.received if item.payload["type"] == kind]
+
+
+async def _slow_body() -> AsyncIterator[bytes]:
+    """About a minute of body: a reader that does not stop early runs into its timeout."""
+    for _ in range(STREAM_CHUNKS):
+        yield STREAM_CHUNK
+        await asyncio.sleep(STREAM_GAP_S)
 
 
 @contextlib.asynccontextmanager

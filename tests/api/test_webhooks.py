@@ -2,6 +2,7 @@
 changes, delivered over real HTTP to receivers on loopback."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from standardwebhooks import Webhook
 
 from app.config import Settings
 from tests.helpers import app_client, auth, create, create_tables, graphql, register, unregister
-from tests.webhook_receiver import Received, receiver
+from tests.webhook_receiver import STREAM, Received, receiver
 
 
 def admin() -> dict[str, str]:
@@ -87,15 +88,15 @@ async def add_endpoint(
 async def settled_deliveries(
     client: httpx.AsyncClient, endpoint_id: str, timeout: float = 10
 ) -> list[dict[str, Any]]:
-    """The endpoint's deliveries once none is pending (the receiver answers before the
-    dispatcher records the answer)."""
+    """The endpoint's deliveries once there are some and none is pending (the receiver
+    answers before the dispatcher records the answer)."""
     async with asyncio.timeout(timeout):
         while True:
             body = await graphql(
                 client, DELIVERIES, {"id": endpoint_id, "first": 100}, headers=admin()
             )
             nodes: list[dict[str, Any]] = body["data"]["webhookDeliveries"]["nodes"]
-            if all(node["status"] != "PENDING" for node in nodes):
+            if nodes and all(node["status"] != "PENDING" for node in nodes):
                 return nodes
             await asyncio.sleep(0.05)
 
@@ -302,6 +303,89 @@ async def test_loopback_is_refused_unless_insecure_targets_are_allowed(
         )
 
     assert "loopback" in body["errors"][0]["message"]
+
+
+@contextlib.asynccontextmanager
+async def connection_counter() -> AsyncIterator[list[int]]:
+    """A TCP listener on loopback that counts the connections it is offered: proof that
+    nothing at all, not even a TLS handshake, went to its port. Yields [port, count]."""
+    seen = [0, 0]
+
+    def accepted(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen[1] += 1
+        writer.close()
+
+    server = await asyncio.start_server(accepted, "127.0.0.1", 0)
+    seen[0] = server.sockets[0].getsockname()[1]
+    async with server:
+        yield seen
+
+
+async def test_a_target_that_became_refused_is_refused_at_delivery_and_nothing_is_sent(
+    webhook_settings: Settings,
+) -> None:
+    # Saved while the name resolved to an address allowed then (loopback, insecure
+    # targets allowed); delivered by processes that refuse that address.
+    allowed_then = webhook_settings.model_copy(update={"webhooks_dispatcher": False})
+    refused_now = webhook_settings.model_copy(update={"webhooks_allow_insecure": False})
+    await create_tables(webhook_settings)
+    async with connection_counter() as counter:
+        async with app_client(allowed_then) as client:
+            url = f"https://localhost:{counter[0]}/hook"
+            endpoint = await add_endpoint(client, url, ["SESSION_CREATED"])
+            await create(client, brandId=BRAND)
+        async with app_client(refused_now) as client:
+            [delivery] = await settled_deliveries(client, endpoint["endpoint"]["id"])
+        connections = counter[1]
+
+    assert delivery["status"] == "FAILED"
+    assert len(delivery["attempts"]) == 4
+    for attempt in delivery["attempts"]:
+        assert attempt["succeeded"] is False
+        assert attempt["responseStatus"] is None
+        assert attempt["error"].startswith("refused target: resolves to a loopback address")
+    assert connections == 0
+
+
+async def test_a_huge_answer_is_read_only_to_64_kib_and_the_attempt_recorded(
+    hooks: httpx.AsyncClient, webhook_settings: Settings
+) -> None:
+    async with receiver(script=[STREAM]) as target:
+        endpoint = await add_endpoint(hooks, target.url, ["SESSION_CREATED"])
+        await create(hooks, brandId=BRAND)
+        await target.wait_for(1)
+        [delivery] = await settled_deliveries(hooks, endpoint["endpoint"]["id"])
+
+    assert delivery["status"] == "DELIVERED"
+    [attempt] = delivery["attempts"]
+    assert (attempt["succeeded"], attempt["responseStatus"], attempt["error"]) == (True, 200, None)
+    # The body would take about a minute; reading it all would run into the time limit.
+    assert attempt["latencyMs"] < webhook_settings.webhooks_timeout_s * 1000 / 2
+
+
+async def test_an_endpoint_failing_for_the_disable_period_is_disabled_and_says_why(
+    webhook_settings: Settings,
+) -> None:
+    settings = webhook_settings.model_copy(update={"webhooks_disable_after_s": 0.5})
+    await create_tables(settings)
+    async with receiver(script=[500] * 10) as target, app_client(settings) as client:
+        await add_endpoint(client, target.url, ["SESSION_CREATED"])
+        await create(client, brandId=BRAND)
+        async with asyncio.timeout(10):
+            while True:
+                body = await graphql(client, ENDPOINTS, {"brand": BRAND}, headers=admin())
+                [endpoint] = body["data"]["webhookEndpoints"]
+                if not endpoint["enabled"]:
+                    break
+                await asyncio.sleep(0.05)
+        await create(client, brandId=BRAND)
+        await asyncio.sleep(0.5)  # a few dispatcher rounds: time to send, were it sent
+
+    assert endpoint["disabledReason"].startswith("every delivery failed since ")
+    assert endpoint["disabledReason"].endswith("the last: answered 500")
+    assert endpoint["failingSince"] is not None
+    assert 2 <= len(target.received) <= 4
+    assert {item.payload["type"] for item in target.received} == {"session.created"}
 
 
 async def test_managing_endpoints_needs_the_webhooks_admin_scope(
