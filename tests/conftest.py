@@ -68,7 +68,10 @@ async def database_settings(engine_name: str, tmp_path: Any) -> AsyncIterator[di
 
 @pytest.fixture
 def settings(database_settings: dict[str, Any]) -> Settings:
-    return Settings(auth_jwt_secret=SECRET, **database_settings)
+    # No webhook dispatcher in the in-process apps unless a test asks for one
+    # (webhook_settings): its background reads would land in the statement counts.
+    # Real servers (tests.server) run it, as deployments do.
+    return Settings(auth_jwt_secret=SECRET, webhooks_dispatcher=False, **database_settings)
 
 
 @pytest.fixture(params=["app", "4 workers"])

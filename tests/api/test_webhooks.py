@@ -55,6 +55,7 @@ ALL_TYPES = [
 def webhook_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
+            "webhooks_dispatcher": True,
             "webhooks_allow_insecure": True,
             "webhooks_retry_schedule_s": (0.2, 0.2, 0.2),
             "webhooks_poll_interval_s": 0.1,
