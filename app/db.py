@@ -36,6 +36,12 @@ def record_change(s: AsyncSession, change: object) -> None:
     s.info.setdefault(_CHANGES, []).append(change)
 
 
+def recorded_changes(s: AsyncSession) -> list[Any]:
+    """The changes recorded so far in this transaction, in order (not consumed)."""
+    changes: list[Any] = s.info.get(_CHANGES, [])
+    return changes
+
+
 def _recorded(s: AsyncSession) -> list[Any]:
     changes: list[Any] = s.info.pop(_CHANGES, [])
     return changes

@@ -8,12 +8,15 @@ any order, so a row also records its transaction's id and readers keep a frontie
 with the ids they have read at or above it (`advance`; app.live.postgres explains why).
 """
 
+import functools
 import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import recorded_changes
 from app.events import SessionEvent
 from app.models import SessionEventRecord
 
@@ -25,24 +28,78 @@ CURRENT_XID = sa.text("pg_current_xact_id()::text::bigint")
 NO_XID = sa.literal(0)
 
 
+# SQLAlchemy compiles a multi-row VALUES anew for every execution (it cannot cache one);
+# these are compiled once and take any number of events as executemany parameters.
+_INSERT = {
+    "sqlite": sa.insert(EVENTS).values(created_at=sa.func.now(), xid=NO_XID),
+    "postgresql": sa.insert(EVENTS).values(created_at=sa.func.now(), xid=CURRENT_XID),
+}
+_WRITTEN = "live_sessions_outbox_written"  # key in AsyncSession.info: events already in
+
+
 async def write_outbox(s: AsyncSession, events: list[SessionEvent]) -> None:
     """Within the committing transaction: persist the events (a `Database` before-commit
-    consumer), with its transaction id on PostgreSQL."""
-    xid = NO_XID if s.get_bind().dialect.name == "sqlite" else CURRENT_XID
-    await s.exec(
-        sa.insert(EVENTS).values(
-            [
-                {
-                    "session_id": event.session_id,
-                    "version": event.version,
-                    "payload": event.to_payload(),
-                    "created_at": sa.func.now(),
-                    "xid": xid,
-                }
-                for event in events
-            ]
-        )
+    consumer), with its transaction id on PostgreSQL; those a statement already carried
+    (`with_events`) are skipped."""
+    unwritten = events[s.info.pop(_WRITTEN, 0) :]
+    if unwritten:
+        await s.exec(_INSERT[s.get_bind().dialect.name], params=_rows(unwritten))
+
+
+def _rows(events: list[SessionEvent]) -> list[dict[str, Any]]:
+    return [
+        {"session_id": event.session_id, "version": event.version, "payload": event.to_payload()}
+        for event in events
+    ]
+
+
+# PostgreSQL: the events as one JSON parameter, inserted by a CTE riding in the statement
+# that makes the change, so the outbox costs no round trip of its own.
+EVENTS_PARAM = "outbox_events"
+_EVENT_ROWS = (
+    sa.func.jsonb_to_recordset(sa.bindparam(EVENTS_PARAM, type_=JSONB))
+    .table_valued(
+        sa.column("session_id", sa.String),
+        sa.column("version", sa.BigInteger),
+        sa.column("payload", JSONB),
     )
+    .render_derived("event", with_types=True)
+)
+_EVENTS_CTE = (
+    sa.insert(EVENTS)
+    .from_select(
+        ["session_id", "version", "payload", "created_at", "xid"],
+        sa.select(
+            _EVENT_ROWS.c.session_id,
+            _EVENT_ROWS.c.version,
+            _EVENT_ROWS.c.payload,
+            sa.func.now(),
+            CURRENT_XID,
+        ),
+    )
+    .cte("outbox")
+)
+
+
+@functools.cache
+def _carrying_events(statement: Any) -> Any:
+    return statement.add_cte(_EVENTS_CTE)
+
+
+async def with_events(s: AsyncSession, statement: Any, params: dict[str, Any]) -> None:
+    """Execute `statement` (a module-level INSERT or UPDATE) with `params`; on PostgreSQL
+    the events recorded so far ride in its WITH and `write_outbox` skips them. SQLite
+    writes locally, so there the outbox INSERT stays a statement of its own."""
+    if s.get_bind().dialect.name != "postgresql":
+        await s.exec(statement, params=params)
+        return
+    recorded = recorded_changes(s)
+    unwritten = recorded[s.info.get(_WRITTEN, 0) :]
+    if not unwritten:
+        await s.exec(statement, params=params)
+        return
+    await s.exec(_carrying_events(statement), params={**params, EVENTS_PARAM: _rows(unwritten)})
+    s.info[_WRITTEN] = len(recorded)
 
 
 def advance(frontier: int, seen: dict[int, int], read: dict[int, int], xmin: int) -> int:

@@ -18,9 +18,11 @@ import contextvars
 import copy
 import weakref
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -31,6 +33,7 @@ from app.db import Database
 from app.errors import DomainError, NotFound, RegistrationClosed, SessionFull
 from app.events import PlaceChange, touch
 from app.models import Registration, RegistrationStatus, Session, SessionStatus
+from app.outbox import with_events
 from app.resolvers import clock
 from app.resolvers.views import (
     REGISTRATIONS,
@@ -158,7 +161,7 @@ async def _seat(
     users = list(dict.fromkeys(pending.user for pending in taken))
     session, placed = await _lock_with_places(s, session_id, users)
     at = clock.now()
-    rows: list[dict[str, Any]] = []
+    places: list[dict[str, Any]] = []
     outcomes: list[tuple[_Pending, SessionView | DomainError | None]] = []
     for pending in taken:
         if pending.user in placed:
@@ -185,21 +188,13 @@ async def _seat(
             )
             continue
         placed.add(pending.user)
-        rows.append(
-            {
-                "session_id": session_id,
-                "user_id": pending.user,
-                "created_at": at,
-                "status": status,
-                "ticket": ticket,
-            }
-        )
+        places.append({"user_id": pending.user, "status": status, "ticket": ticket})
         touch(s, session, at, (PlaceChange(pending.user, None, status, ticket),))
         # The answer is what was written: the newest ticket is the last place in line.
         position = session.waitlist_count if ticket is not None else None
         outcomes.append((pending, SessionView(values_of(session), status, position)))
-    if rows:
-        await _write_places(s, session, rows)
+    if places:
+        await _write_places(s, session, at, places)
     return [
         (
             pending,
@@ -217,24 +212,61 @@ _PLACE_COUNTERS = (
     "version",
     "updated_at",
 )
+# The statements below are built once, their values bound by name: SQLAlchemy then
+# compiles each once per process (and asyncpg prepares it once per connection).
 _SEEN = SESSIONS_TABLE.alias("seen")
-
-
-def _lock_with_places_query(session_id: str, users: list[str]) -> Select[*tuple[Any, ...]]:
-    """The session row, locked; beside it the version this statement's snapshot saw,
-    and one row per member of `users` already placed (or one row of NULL)."""
-    seen_version = sa.select(_SEEN.c.version).where(_SEEN.c.id == session_id).scalar_subquery()
-    placed = sa.and_(REGISTRATIONS.session_id == SESSIONS.id, REGISTRATIONS.user_id.in_(users))
-    return (
-        Select(
-            SESSIONS_TABLE,
-            seen_version.label("seen_version"),
-            REGISTRATIONS.user_id.label("placed"),
+_USERS: sa.BindParameter[str] = sa.bindparam("users", expanding=True)
+_SEEN_VERSION = (
+    sa.select(_SEEN.c.version).where(_SEEN.c.id == sa.bindparam("session_id")).scalar_subquery()
+)
+# The session row, locked; beside it the version this statement's snapshot saw, and one
+# row per member of `users` already placed (or one row of NULL).
+_LOCK_WITH_PLACES: Select[*tuple[Any, ...]] = (
+    Select(SESSIONS_TABLE, _SEEN_VERSION.label("seen_version"), REGISTRATIONS.user_id)
+    .select_from(
+        SESSIONS_TABLE.outerjoin(
+            REGISTRATIONS_TABLE,
+            sa.and_(REGISTRATIONS.session_id == SESSIONS.id, REGISTRATIONS.user_id.in_(_USERS)),
         )
-        .select_from(SESSIONS_TABLE.outerjoin(REGISTRATIONS_TABLE, placed))
-        .where(SESSIONS.id == session_id)
-        .with_for_update(of=SESSIONS_TABLE)
     )
+    .where(SESSIONS.id == sa.bindparam("session_id"))
+    .with_for_update(of=SESSIONS_TABLE)
+)
+_PLACED = select(REGISTRATIONS.user_id).where(
+    REGISTRATIONS.session_id == sa.bindparam("session_id"), REGISTRATIONS.user_id.in_(_USERS)
+)
+# Bind names differ from column names: an UPDATE reserves those for its SET values.
+_COUNTERS = (
+    sa.update(SESSIONS_TABLE)
+    .where(SESSIONS.id == sa.bindparam("session_id"))
+    .values({name: sa.bindparam(f"new_{name}") for name in _PLACE_COUNTERS})
+)
+_INSERT_PLACES = sa.insert(REGISTRATIONS_TABLE)
+# PostgreSQL: the new places as one JSON parameter, inserted by a CTE of the counters'
+# UPDATE, so the whole write is one round trip while the lock is held.
+_NEW_PLACES = (
+    sa.func.jsonb_to_recordset(sa.bindparam("places", type_=JSONB))
+    .table_valued(
+        sa.column("user_id", sa.String),
+        sa.column("status", sa.String),
+        sa.column("ticket", sa.BigInteger),
+    )
+    .render_derived("place", with_types=True)
+)
+_COUNTERS_WITH_PLACES = _COUNTERS.add_cte(
+    sa.insert(REGISTRATIONS_TABLE)
+    .from_select(
+        ["session_id", "user_id", "created_at", "status", "ticket"],
+        sa.select(
+            sa.bindparam("session_id", type_=REGISTRATIONS.session_id.type),
+            _NEW_PLACES.c.user_id,
+            sa.bindparam("placed_at", type_=REGISTRATIONS.created_at.type),
+            _NEW_PLACES.c.status,
+            _NEW_PLACES.c.ticket,
+        ),
+    )
+    .cte("places")
+)
 
 
 async def _lock_with_places(
@@ -250,35 +282,32 @@ async def _lock_with_places(
     beside it are current, and otherwise they are read again (the lock is held now).
     SQLite's writer holds the database from BEGIN IMMEDIATE: its places are current.
     """
-    rows = (await s.exec(_lock_with_places_query(session_id, users))).all()
+    params: dict[str, Any] = {"session_id": session_id, "users": users}
+    rows = (await s.exec(_LOCK_WITH_PLACES, params=params)).all()
     if not rows:
         raise NotFound(f"no session has the id '{session_id}'")
     session = state_of(rows[0])
     # The query's last two columns: the version seen, and a member already placed.
     if rows[0][-2] == session.version:
         return session, {row[-1] for row in rows if row[-1] is not None}
-    current = await s.exec(
-        select(REGISTRATIONS.user_id).where(
-            REGISTRATIONS.session_id == session_id, REGISTRATIONS.user_id.in_(users)
-        )
-    )
-    return session, set(current.all())
+    return session, set((await s.exec(_PLACED, params=params)).all())
 
 
-async def _write_places(s: AsyncSession, session: SessionState, rows: list[dict[str, Any]]) -> None:
-    """Insert the new places and write the session's counters back."""
-    counters = (
-        sa.update(SESSIONS_TABLE)
-        .where(SESSIONS.id == session.id)
-        .values({name: getattr(session, name) for name in _PLACE_COUNTERS})
-    )
-    places = sa.insert(REGISTRATIONS_TABLE).values(rows)
+async def _write_places(
+    s: AsyncSession, session: SessionState, at: datetime, places: list[dict[str, Any]]
+) -> None:
+    """Insert the new places (user_id, status, ticket) and write the session's counters
+    back, with the events recorded for them."""
+    counters = {f"new_{name}": getattr(session, name) for name in _PLACE_COUNTERS}
+    counters["session_id"] = session.id
     if s.get_bind().dialect.name == "postgresql":
-        # One round trip while the lock is held: the INSERT rides in the UPDATE's WITH.
-        await s.exec(counters.add_cte(places.cte("places")))
-    else:
-        await s.exec(places)
-        await s.exec(counters)
+        statuses = [{**place, "status": place["status"].value} for place in places]
+        params = {**counters, "places": statuses, "placed_at": at}
+        await with_events(s, _COUNTERS_WITH_PLACES, params)
+        return
+    rows = [{**place, "session_id": session.id, "created_at": at} for place in places]
+    await s.exec(_INSERT_PLACES, params=rows)
+    await s.exec(_COUNTERS, params=counters)
 
 
 _BATCHES: "weakref.WeakKeyDictionary[Database, _Batches]" = weakref.WeakKeyDictionary()

@@ -20,6 +20,7 @@ from app.errors import BadUserInput, InvalidTransition, NotFound
 from app.events import Action, PlaceChange, created, touch
 from app.models import Session, SessionKind, SessionStatus
 from app.naming import api_name
+from app.outbox import with_events
 from app.resolvers import clock, cursors, idempotency
 from app.resolvers.binds import Binds
 from app.resolvers.registrations import promote
@@ -172,8 +173,8 @@ async def create_session(
     async def insert(s: AsyncSession) -> SessionRecord:
         # One Core INSERT: the ORM's unit of work cost more than the rest of the request
         # for a row that is written once and not changed in this transaction.
-        await s.exec(INSERT_SESSION, params=columns_of(session))
         created(s, session)
+        await with_events(s, INSERT_SESSION, columns_of(session))
         return session
 
     if idempotency_key is None:
