@@ -86,7 +86,7 @@ class Renderer:
     def _connection(self, query_type: GraphQLObjectType, call: Call) -> Expression:
         assert call.page is not None
         assert call.count is not None
-        page = call.page.subquery()
+        page = self._viewed(call.page, self._edge_nodes(query_type, call)).subquery()
         rows = sa.select(
             *page.c,
             sa.func.row_number().over(order_by=(page.c.scheduled_at, page.c.id)).label("rn"),
@@ -163,13 +163,43 @@ class Renderer:
     def _session(self, query_type: GraphQLObjectType, call: Call) -> Expression:
         if call.view is None:
             return sa.null()
-        view = call.view.subquery()
         _, grouped = self._subfields(query_type, "session", call.details)
+        view = self._viewed(call.view, [grouped]).subquery()
         # FROM named outright: a selection left empty by @skip reads no column of it.
         found = sa.select(self._node(grouped, view.c)).select_from(view)
         return self._dialect.nested(found.scalar_subquery())
 
     # -- Session ----------------------------------------------------------------------
+
+    def _edge_nodes(self, query_type: GraphQLObjectType, call: Call) -> list[GroupedFieldSet]:
+        """The field sets of every `edges { node }` in a `sessions` selection."""
+        connection, grouped = self._subfields(query_type, "sessions", call.details)
+        nodes = []
+        for edges in grouped.values():
+            if edges[0].node.name.value != "edges":
+                continue
+            edge, edge_fields = self._subfields(connection, "edges", edges)
+            for node in edge_fields.values():
+                if node[0].node.name.value == "node":
+                    nodes.append(self._subfields(edge, "node", node)[1])
+        return nodes
+
+    def _viewed(self, query: sa.Select[Any], nodes: list[GroupedFieldSet]) -> sa.Select[Any]:
+        """`query` (rows of SELECT_VIEWS) without the caller's view columns no field of
+        `nodes` reads: a correlated subquery per row that nobody asked for."""
+        kinds = {
+            self._session_fields[details[0].node.name.value].kind
+            for grouped in nodes
+            for details in grouped.values()
+            if details[0].node.name.value != "__typename"
+        }
+        unused = set()
+        if not kinds & {Kind.IS_REGISTERED, Kind.REGISTRATION_STATUS}:
+            unused.add("registration")
+        if Kind.WAITLIST_POSITION not in kinds:
+            unused.add("waitlist_position")
+        kept = [column for column in query.selected_columns if column.key not in unused]
+        return query.with_only_columns(*kept) if unused else query
 
     def _node(self, grouped: GroupedFieldSet, columns: Columns) -> Expression:
         pairs = []
@@ -183,7 +213,6 @@ class Renderer:
 
     def _value(self, field: SessionField, columns: Columns) -> Expression:
         dialect = self._dialect
-        registration = columns.registration
         match field.kind:
             case Kind.TEXT | Kind.INTEGER:
                 return columns[field.column]
@@ -196,9 +225,10 @@ class Renderer:
             case Kind.ENUM:
                 return _case(columns[field.column], field.names)
             case Kind.IS_REGISTERED:
-                return dialect.boolean(registration == _text(RegistrationStatus.REGISTERED))
+                registered = _text(RegistrationStatus.REGISTERED)
+                return dialect.boolean(columns.registration == registered)
             case Kind.REGISTRATION_STATUS:
-                return _case(registration, field.names)
+                return _case(columns.registration, field.names)
             case Kind.WAITLIST_POSITION:
                 return columns.waitlist_position
 
