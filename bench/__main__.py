@@ -385,7 +385,11 @@ async def _serve_and_measure(
                 "--http",
                 http,
             ]
-            with runner.server(command, env, SERVER_CORE) as service_server:
+            # The wrk connections' worth of pooled connections in all, shared by the
+            # workers: as many per worker would be 4 x 32 on PostgreSQL, more than its
+            # default max_connections (100) once the floor's are open too.
+            pool = {"DB_POOL_SIZE": str(max(4, -(-args.connections // workers)))}
+            with runner.server(command, env | pool, SERVER_CORE) as service_server:
                 both = {
                     **servers,
                     SERVICE: (
