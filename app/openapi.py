@@ -4,6 +4,7 @@ from typing import Any
 
 from app.auth import SCOPE_SESSIONS_ADMIN, SCOPE_SESSIONS_WRITE
 from app.contract import COMPONENTS, ERROR_SCHEMA, REQUEST_SCHEMA, RESPONSE_SCHEMA
+from app.resolvers.validation import METADATA_MAX_DEPTH
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def openapi_document() -> dict[str, Any]:
                 "CreateSessionRequest": REQUEST_SCHEMA,
                 "Session": RESPONSE_SCHEMA,
                 "Error": ERROR_SCHEMA,
-                **COMPONENTS["schemas"],
+                **_metadata_levels(),
             },
             "securitySchemes": {
                 "bearerAuth": {
@@ -113,3 +114,32 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+
+
+def _metadata_levels() -> dict[str, Any]:
+    """MetadataValue with the nesting bound the service enforces, spelled out.
+
+    JSON Schema has no keyword for depth, and the contract's MetadataValue refers to
+    itself at any depth; a client generating bodies from this document (a fuzzer, a
+    form) would then send metadata the service refuses. So the published document
+    unrolls it: the value at depth d (metadata itself is 1) refers to depth d + 1, and
+    past METADATA_MAX_DEPTH only scalars remain. The validators keep the recursive
+    schema: a body too deep gets the rule's own message ("must not nest deeper ...").
+    """
+    (name, value), *_ = COMPONENTS["schemas"].items()
+    first = 2  # metadata's own values
+
+    def ref(depth: int) -> dict[str, str]:
+        suffix = "" if depth == first else f"AtDepth{depth}"
+        return {"$ref": f"#/components/schemas/{name}{suffix}"}
+
+    levels = {}
+    for depth in range(first, METADATA_MAX_DEPTH + 2):
+        inner = ref(depth + 1)
+        if depth <= METADATA_MAX_DEPTH:
+            level = {**value, "items": inner, "additionalProperties": inner}
+        else:
+            scalar = {key: value[key] for key in ("description", "pattern")}
+            level = {**scalar, "type": ["string", "number", "boolean", "null"]}
+        levels[ref(depth)["$ref"].rsplit("/", 1)[1]] = level
+    return levels

@@ -1,12 +1,17 @@
 """GET /openapi.json documents the route with the reference page's schemas."""
 
+from typing import Any
+
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from app.contract import REQUEST_SCHEMA, RESPONSE_SCHEMA
+from app.resolvers.validation import METADATA_MAX_DEPTH
 from tests.contract.reference import ERROR_SCHEMA as PAGE_ERROR
 from tests.contract.reference import REQUEST_SCHEMA as PAGE_REQUEST
 from tests.contract.reference import RESPONSE_SCHEMA as PAGE_RESPONSE
+from tests.helpers import post_session, valid_body
 
 # No NUL, no unpaired surrogate, in ECMA-262 (UTF-16) terms, as JSON Schema reads patterns.
 TEXT_PATTERN = "^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$"
@@ -64,7 +69,42 @@ async def test_openapi_document_fills_the_pages_gaps(client: httpx.AsyncClient) 
     assert schemas["CreateSessionRequest"] == REQUEST_SCHEMA
     metadata_value = schemas["MetadataValue"]
     assert metadata_value["pattern"] == TEXT_PATTERN
-    assert metadata_value["items"] == {"$ref": "#/components/schemas/MetadataValue"}
+    assert metadata_value["items"] == {"$ref": "#/components/schemas/MetadataValueAtDepth3"}
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """Metadata whose deepest object is `depth` levels down (metadata itself is 1)."""
+    value: Any = {"leaf": "x"}
+    for wraps_left in reversed(range(depth - 1)):
+        # Objects and lists in turn, the outermost an object.
+        value = {"n": value} if wraps_left % 2 == 0 else [value]
+    assert isinstance(value, dict)
+    return value
+
+
+def depth_of(value: Any) -> int:
+    children = value.values() if isinstance(value, dict) else value
+    if not isinstance(value, dict | list):
+        return 0
+    return 1 + max((depth_of(child) for child in children), default=0)
+
+
+@pytest.mark.parametrize("depth", [METADATA_MAX_DEPTH, METADATA_MAX_DEPTH + 1])
+async def test_the_published_document_accepts_the_metadata_the_service_accepts(
+    client: httpx.AsyncClient, depth: int
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    body = valid_body(metadata=nested(depth))
+    # Lists count as levels too: the body mixes objects and lists.
+    assert depth_of(body["metadata"]) == depth
+    validator = Draft202012Validator(
+        {**document["components"]["schemas"]["CreateSessionRequest"], **document}
+    )
+
+    status = (await post_session(client, body)).status_code
+
+    assert (status == 201) == (depth <= METADATA_MAX_DEPTH)
+    assert validator.is_valid(body) == (status == 201)
 
 
 async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:
