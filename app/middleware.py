@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope
 
 from app.errors_http import error_response
-from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, observe_pool
+from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, labelled, observe_pool
 from app.requests_context import path_for_logs
 
 access_log = logging.getLogger("app.access")
@@ -23,19 +23,21 @@ def record_request(scope: Scope, status: int, elapsed: float) -> None:
     # The route's template, never the raw path: label values must stay few.
     path = getattr(route, "path", "unmatched")
     method = scope["method"]
-    HTTP_REQUESTS.labels(method, path, str(status)).inc()
-    HTTP_LATENCY.labels(method, path).observe(elapsed)
+    labelled(HTTP_REQUESTS, method, path, str(status)).inc()
+    labelled(HTTP_LATENCY, method, path).observe(elapsed)
     state: MutableMapping[str, Any] = scope.get("state") or {}
     if "db" in state:
         observe_pool(state["db"].engine.sync_engine.pool, state["settings"].pool_capacity)
-    access_log.info(
-        "%s %s %s %.1fms",
-        method,
-        path_for_logs(scope),
-        status,
-        elapsed * 1000,
-        extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
-    )
+    if access_log.isEnabledFor(logging.INFO):
+        # Its arguments are built only for a line that is written (LOG_LEVEL=INFO).
+        access_log.info(
+            "%s %s %s %.1fms",
+            method,
+            path_for_logs(scope),
+            status,
+            elapsed * 1000,
+            extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
+        )
 
 
 class BodyLimits:
