@@ -50,7 +50,7 @@ class HttpFront:
         if kind == "websocket":
             # A subscription may also authenticate in connection_init (app.main).
             header = read_head(scope).get(_AUTHORIZATION)
-            scope["auth"], scope["user"] = authenticate(header, scope.get("state", {}))
+            scope["auth"], scope["user"] = authenticate(header, scope.setdefault("state", {}))
         if kind != "http":
             await self.app(scope, receive, send)
             return
@@ -87,5 +87,7 @@ class HttpFront:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        scope["auth"], scope["user"] = authenticate(head.get(_AUTHORIZATION), scope["state"])
+        # An app run without its lifespan has no state, as HTTPConnection.state allows.
+        state = scope.setdefault("state", {})
+        scope["auth"], scope["user"] = authenticate(head.get(_AUTHORIZATION), state)
         await self.app(scope, self.limits.limited(receive), send)
