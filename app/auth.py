@@ -1,8 +1,8 @@
 """Bearer JWT authentication: who the caller is and what they may do.
 
-The middleware never rejects a request by itself: routes such as the GraphiQL page
-and /healthz need no token. It records either a `Caller` or the reason a presented
-token was refused, and the operations that need a caller raise `Unauthenticated`.
+The front layer (app.http_front) never rejects a request for its token: routes such as
+the GraphiQL page and /healthz need none. It records either a `Caller` or the reason a
+presented token was refused, and the operations that need a caller raise `Unauthenticated`.
 """
 
 import logging
