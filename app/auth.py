@@ -1,8 +1,8 @@
 """Bearer JWT authentication: who the caller is and what they may do.
 
-The middleware never rejects a request by itself: routes such as the GraphiQL page
-and /healthz need no token. It records either a `Caller` or the reason a presented
-token was refused, and the operations that need a caller raise `Unauthenticated`.
+The front layer (app.http_front) never rejects a request for its token: routes such as
+the GraphiQL page and /healthz need none. It records either a `Caller` or the reason a
+presented token was refused, and the operations that need a caller raise `Unauthenticated`.
 """
 
 import logging
@@ -11,7 +11,7 @@ import secrets
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,13 +19,7 @@ from typing import Any
 
 import jwt
 from cachetools import TLRUCache
-from starlette.authentication import (
-    AuthCredentials,
-    AuthenticationBackend,
-    BaseUser,
-    UnauthenticatedUser,
-)
-from starlette.requests import HTTPConnection
+from starlette.authentication import AuthCredentials, BaseUser, UnauthenticatedUser
 
 from app.config import ConfigError, Settings
 from app.errors import Forbidden, Unauthenticated
@@ -229,16 +223,15 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-class BearerAuthBackend(AuthenticationBackend):
-    """Reads the verifier from lifespan state, where it is built with the engine."""
-
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        header = conn.headers.get("authorization")
-        if header is None:
-            return None
-        user = credentials_from_header(header, conn.state.verifier)
-        scopes = sorted(user.scopes) if isinstance(user, Caller) else []
-        return AuthCredentials(scopes), user
+def authenticate(header: str | None, state: Mapping[str, Any]) -> tuple[AuthCredentials, BaseUser]:
+    """`request.auth` and `request.user` for an `Authorization` header (None: none sent),
+    as Starlette's AuthenticationMiddleware would set them; the verifier is the lifespan
+    state's, where it is built with the engine."""
+    if header is None:
+        return AuthCredentials(), UnauthenticatedUser()
+    user = credentials_from_header(header, state["verifier"])
+    scopes = sorted(user.scopes) if isinstance(user, Caller) else []
+    return AuthCredentials(scopes), user
 
 
 def credentials_from_header(header: object, verifier: TokenVerifier) -> Caller | RefusedCredentials:

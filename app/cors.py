@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Send
 
 from app.errors_http import error_response
 from app.origins import ANY
@@ -25,33 +25,20 @@ EXPOSED = "X-Request-ID, Retry-After"
 MAX_AGE_S = "600"
 
 
-class CorsMiddleware:
-    def __init__(self, app: ASGIApp, allowed_origins: Iterable[str]) -> None:
-        self.app = app
+class CorsPolicy:
+    """What the front layer (app.http_front) does for a request with an `Origin` header."""
+
+    def __init__(self, allowed_origins: Iterable[str]) -> None:
         self.allowed = frozenset(allowed_origins)
         self.any = ANY in self.allowed
 
     def allows(self, origin: str) -> bool:
         return self.any or origin in self.allowed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            await self._preflight(origin, headers)(scope, receive, send)
-            return
-        await self.app(scope, receive, self._with_cors_headers(origin, send))
-
     def _allow_origin(self, origin: str) -> str:
         return "*" if self.any else origin
 
-    def _with_cors_headers(self, origin: str, send: Send) -> Send:
+    def with_cors_headers(self, origin: str, send: Send) -> Send:
         allowed = self.allows(origin)
 
         async def send_with_headers(message: Message) -> None:
@@ -67,7 +54,7 @@ class CorsMiddleware:
 
         return send_with_headers
 
-    def _preflight(self, origin: str, headers: Headers) -> Response:
+    def preflight(self, origin: str, headers: Headers) -> Response:
         method = headers["access-control-request-method"]
         if not self.allows(origin):
             reason = (

@@ -10,8 +10,7 @@ from cross_web import HTTPException as CrossWebHTTPException
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
@@ -19,28 +18,22 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from app import graphql_http, health, json_input, pages, rest_compat
-from app.auth import (
-    BearerAuthBackend,
-    Caller,
-    TokenVerifier,
-    credentials_from_header,
-    resolve_secret,
-    verifier_for,
-)
+from app.auth import Caller, TokenVerifier, credentials_from_header, resolve_secret, verifier_for
 from app.compiler import CompiledData, Compiler, prepare
 from app.config import Settings
 from app.context import AppContext, build_context
-from app.cors import CorsMiddleware
+from app.cors import CorsPolicy
 from app.db import Database, create_engine
 from app.errors_http import error_response, http_error
 from app.health import migration_head
 from app.heap import freeze_startup_heap
+from app.http_front import HttpFront
 from app.ics import links as ics_links
 from app.ics import routes as ics
 from app.library_internals import ConnectionRejectionError
 from app.live.broker import Broker
 from app.live.postgres import PostgresRelay, WakeUps
-from app.middleware import BodyLimitsMiddleware, RequestContextMiddleware
+from app.middleware import BodyLimits
 from app.openapi import openapi_document
 from app.outbox import write_outbox
 from app.requests_context import path_for_logs
@@ -139,11 +132,6 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "Internal server error")
 
 
-def _on_auth_error(_: HTTPConnection, exc: Exception) -> Response:
-    # The backend records refusals instead of raising; reaching here is a bug.
-    raise exc
-
-
 def create_app(settings: Settings | None = None, *, serving: bool = False) -> Starlette:
     """The ASGI app. `serving`: this process exists to serve it (uvicorn's `app.main:app`),
     so what startup built can be moved out of the garbage collector's way."""
@@ -227,15 +215,10 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             *pages.routes(),
         ],
         middleware=[
-            Middleware(RequestContextMiddleware),
-            Middleware(CorsMiddleware, allowed_origins=settings.cors_allow_origins),
             Middleware(
-                BodyLimitsMiddleware,
-                max_bytes=settings.max_body_bytes,
-                timeout=settings.request_body_timeout_s,
-            ),
-            Middleware(
-                AuthenticationMiddleware, backend=BearerAuthBackend(), on_error=_on_auth_error
+                HttpFront,
+                cors=CorsPolicy(settings.cors_allow_origins),
+                limits=BodyLimits(settings.max_body_bytes, settings.request_body_timeout_s),
             ),
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},

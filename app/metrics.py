@@ -10,6 +10,7 @@ fresh directory before they start; every worker then writes its samples there an
 
 import os
 import re
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,6 +22,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics import MetricWrapperBase
 from sqlalchemy.pool import QueuePool
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -94,6 +96,21 @@ class OperationNames:
             return "other"
         self._admitted.add(name)
         return name
+
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+_CHILDREN: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: Metric, *values: str) -> Metric:
+    """`metric.labels(*values)`, remembered: `labels` validates the values and takes a
+    lock on every call, and a request names the same few series again and again. The
+    metric keeps every child it made anyway, so remembering them holds nothing more."""
+    key = (metric, values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*values)
+    return child
 
 
 def observe_pool(pool: object, capacity: int) -> None:

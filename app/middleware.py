@@ -1,65 +1,46 @@
-"""Per-request bookkeeping (request id, access log, metrics) and body limits."""
+"""What the front layer (app.http_front) does around every HTTP request: its access
+log line and metrics, and the limits on its body."""
 
 import asyncio
 import logging
-from time import perf_counter
+from collections.abc import MutableMapping
+from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope
 
 from app.errors_http import error_response
-from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, observe_pool
-from app.requests_context import RequestInfo, current, path_for_logs, request_id_from
+from app.metrics import HTTP_LATENCY, HTTP_REQUESTS, labelled, observe_pool
+from app.requests_context import path_for_logs
 
 access_log = logging.getLogger("app.access")
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        info = RequestInfo(request_id_from(Headers(scope=scope).get("x-request-id")))
-        token = current.set(info)
-        start = perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", info.request_id)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = perf_counter() - start
-            route = scope.get("route")
-            # The route's template, never the raw path: label values must stay few.
-            path = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method, path, str(status)).inc()
-            HTTP_LATENCY.labels(method, path).observe(elapsed)
-            state = scope.get("state") or {}
-            if "db" in state:
-                observe_pool(state["db"].engine.sync_engine.pool, state["settings"].pool_capacity)
-            access_log.info(
-                "%s %s %s %.1fms",
-                method,
-                path_for_logs(scope),
-                status,
-                elapsed * 1000,
-                extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
-            )
-            current.reset(token)
+def record_request(scope: Scope, status: int, elapsed: float) -> None:
+    """The request's metrics and its access log line, once it has been answered."""
+    route = scope.get("route")
+    # The route's template, never the raw path: label values must stay few.
+    path = getattr(route, "path", "unmatched")
+    method = scope["method"]
+    labelled(HTTP_REQUESTS, method, path, str(status)).inc()
+    labelled(HTTP_LATENCY, method, path).observe(elapsed)
+    state: MutableMapping[str, Any] = scope.get("state") or {}
+    if "db" in state:
+        observe_pool(state["db"].engine.sync_engine.pool, state["settings"].pool_capacity)
+    if access_log.isEnabledFor(logging.INFO):
+        # Its arguments are built only for a line that is written (LOG_LEVEL=INFO).
+        access_log.info(
+            "%s %s %s %.1fms",
+            method,
+            path_for_logs(scope),
+            status,
+            elapsed * 1000,
+            extra={"status": status, "duration_ms": round(elapsed * 1000, 2), "route": path},
+        )
 
 
-class BodyLimitsMiddleware:
+class BodyLimits:
     """Every request body: at most `max_bytes`, all of it within `timeout` seconds.
 
     uvicorn bounds idle keep-alive connections but neither the size of a body nor
@@ -67,20 +48,18 @@ class BodyLimitsMiddleware:
     Over-limit bodies get 413 and late ones 408, with the {error, message} body.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
-        self.app = app
+    def __init__(self, max_bytes: int, timeout: float) -> None:
         self.max_bytes = max_bytes
         self.timeout = timeout
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
+    def refusal(self, content_length: str | None) -> Response | None:
+        """The 413 for a declared length over the limit, before any of the body is read."""
+        declared = content_length or ""
         if declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(413, "payload_too_large", self._too_large)
-            await response(scope, receive, send)
-            return
+            return error_response(413, "payload_too_large", self._too_large)
+        return None
+
+    def limited(self, receive: Receive) -> Receive:
         deadline = asyncio.get_running_loop().time() + self.timeout
         received = 0
         body_done = False
@@ -101,7 +80,7 @@ class BodyLimitsMiddleware:
                 body_done = not message.get("more_body", False)
             return message
 
-        await self.app(scope, limited_receive, send)
+        return limited_receive
 
     @property
     def _too_large(self) -> str:

@@ -95,7 +95,7 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
     if media_type != "application/json":
         raise RestError(415, "unsupported_media_type", "the body must be application/json")
     try:
-        # BodyLimitsMiddleware bounds the size and the time this read may take.
+        # The front layer (app.http_front) bounds the size and the time this read may take.
         raw = await request.body()
     except ClientDisconnect:
         # The client's doing, and nobody is left to read the answer: one line, no traceback.

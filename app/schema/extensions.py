@@ -19,7 +19,13 @@ from app.context import AppContext
 from app.db import Database
 from app.errors import BadUserInput, Unauthenticated
 from app.library_internals import graphql_core_schema
-from app.metrics import GRAPHQL_LATENCY, GRAPHQL_OPERATIONS, OPERATION_NAME, OperationNames
+from app.metrics import (
+    GRAPHQL_LATENCY,
+    GRAPHQL_OPERATIONS,
+    OPERATION_NAME,
+    OperationNames,
+    labelled,
+)
 from app.requests_context import note_graphql_operation
 from app.schema.errors import Phase, present
 from app.schema.list_inputs import check_variable_lists
@@ -127,8 +133,8 @@ def _record(context: ExecutionContext, elapsed: float) -> None:
     label = _label(context, name)
     result = context.result
     outcome = "error" if result is not None and result.errors else "ok"
-    GRAPHQL_OPERATIONS.labels(label, kind, outcome).inc()
-    GRAPHQL_LATENCY.labels(label, kind).observe(elapsed)
+    labelled(GRAPHQL_OPERATIONS, label, kind, outcome).inc()
+    labelled(GRAPHQL_LATENCY, label, kind).observe(elapsed)
 
 
 def _name(provided: object) -> str:
