@@ -15,7 +15,12 @@ from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -172,6 +177,11 @@ class Database:
         # courtesy: BEGIN IMMEDIATE still serializes writers across processes.
         self._writers_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._single_statement = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
         self._writer = async_sessionmaker(
             for_writers(engine),
             class_=AsyncSession,
@@ -208,6 +218,14 @@ class Database:
         """A read-only scope; whatever it leaves open is rolled back."""
         async with self._reader() as session:
             yield session
+
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read-only statement. On PostgreSQL it runs outside any
+        transaction block (a statement reads one snapshot either way), which spares the
+        BEGIN and ROLLBACK round trips a transaction would add; SQLite's are in-process."""
+        async with self._single_statement.connect() as connection:
+            yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -103,8 +103,8 @@ class Compiler:
             values = viewer_is(user_id)
             for call in calls:
                 values.update(call.bind.values)
-            async with db.read() as s:
-                data = await statement.scalar(await s.connection(), values)
+            async with db.single_statement() as connection:
+                data = await statement.scalar(connection, values)
         except (DomainError, GraphQLError, Unexpressible, TooWide, NotPositional):
             return None  # refused or too wide to build: ordinary execution answers
         except Exception:
