@@ -43,7 +43,8 @@ async def write_outbox(s: AsyncSession, events: list[SessionEvent]) -> None:
     (`with_events`) are skipped."""
     unwritten = events[s.info.pop(_WRITTEN, 0) :]
     if unwritten:
-        await s.exec(_INSERT[s.get_bind().dialect.name], params=_rows(unwritten))
+        connection = await s.connection()
+        await connection.execute(_INSERT[connection.dialect.name], _rows(unwritten))
 
 
 def _rows(events: list[SessionEvent]) -> list[dict[str, Any]]:
@@ -90,15 +91,16 @@ async def with_events(s: AsyncSession, statement: Any, params: dict[str, Any]) -
     """Execute `statement` (a module-level INSERT or UPDATE) with `params`; on PostgreSQL
     the events recorded so far ride in its WITH and `write_outbox` skips them. SQLite
     writes locally, so there the outbox INSERT stays a statement of its own."""
-    if s.get_bind().dialect.name != "postgresql":
-        await s.exec(statement, params=params)
-        return
+    # Core statements go to the transaction's connection: the ORM session's execute
+    # (compile state, autoflush, events) served nothing here.
+    connection = await s.connection()
     recorded = recorded_changes(s)
     unwritten = recorded[s.info.get(_WRITTEN, 0) :]
-    if not unwritten:
-        await s.exec(statement, params=params)
+    if connection.dialect.name != "postgresql" or not unwritten:
+        await connection.execute(statement, params)
         return
-    await s.exec(_carrying_events(statement), params={**params, EVENTS_PARAM: _rows(unwritten)})
+    carried = {**params, EVENTS_PARAM: _rows(unwritten)}
+    await connection.execute(_carrying_events(statement), carried)
     s.info[_WRITTEN] = len(recorded)
 
 

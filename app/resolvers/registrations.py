@@ -283,14 +283,16 @@ async def _lock_with_places(
     SQLite's writer holds the database from BEGIN IMMEDIATE: its places are current.
     """
     params: dict[str, Any] = {"session_id": session_id, "users": users}
-    rows = (await s.exec(_LOCK_WITH_PLACES, params=params)).all()
+    # Core statements on the transaction's connection, past the ORM session's execute.
+    connection = await s.connection()
+    rows = (await connection.execute(_LOCK_WITH_PLACES, params)).all()
     if not rows:
         raise NotFound(f"no session has the id '{session_id}'")
     session = state_of(rows[0])
     # The query's last two columns: the version seen, and a member already placed.
     if rows[0][-2] == session.version:
         return session, {row[-1] for row in rows if row[-1] is not None}
-    return session, set((await s.exec(_PLACED, params=params)).all())
+    return session, set((await connection.execute(_PLACED, params)).scalars().all())
 
 
 async def _write_places(
@@ -306,8 +308,9 @@ async def _write_places(
         await with_events(s, _COUNTERS_WITH_PLACES, params)
         return
     rows = [{**place, "session_id": session.id, "created_at": at} for place in places]
-    await s.exec(_INSERT_PLACES, params=rows)
-    await s.exec(_COUNTERS, params=counters)
+    connection = await s.connection()
+    await connection.execute(_INSERT_PLACES, rows)
+    await connection.execute(_COUNTERS, counters)
 
 
 _BATCHES: "weakref.WeakKeyDictionary[Database, _Batches]" = weakref.WeakKeyDictionary()
