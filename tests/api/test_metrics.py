@@ -9,7 +9,7 @@ from app.config import Settings
 from app.logs import RequestContextFilter
 from tests.helpers import auth, samples
 
-NAMES = 5_000
+NAMES = 1_000  # 50 times the default budget of 20 labelled names
 
 
 async def send_named_operations(
@@ -32,7 +32,7 @@ def operation_labels(text: str) -> dict[str, float]:
     return counts
 
 
-async def test_five_thousand_names_without_a_token_grow_metrics_by_less_than_50_kb(
+async def test_a_thousand_names_without_a_token_grow_metrics_by_less_than_50_kb(
     client: httpx.AsyncClient,
 ) -> None:
     before = (await client.get("/metrics")).text
