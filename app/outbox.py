@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import recorded_changes
 from app.events import SessionEvent
+from app.json_rows import json_rows
 from app.models import SessionEventRecord
 
 EVENTS: sa.Table = SessionEventRecord.__table__  # type: ignore[attr-defined]
@@ -57,14 +58,12 @@ def _rows(events: list[SessionEvent]) -> list[dict[str, Any]]:
 # PostgreSQL: the events as one JSON parameter, inserted by a CTE riding in the statement
 # that makes the change, so the outbox costs no round trip of its own.
 EVENTS_PARAM = "outbox_events"
-_EVENT_ROWS = (
-    sa.func.jsonb_to_recordset(sa.bindparam(EVENTS_PARAM, type_=JSONB))
-    .table_valued(
-        sa.column("session_id", sa.String),
-        sa.column("version", sa.BigInteger),
-        sa.column("payload", JSONB),
-    )
-    .render_derived("event", with_types=True)
+_EVENT_ROWS = json_rows(
+    EVENTS_PARAM,
+    "event",
+    sa.column("session_id", sa.String),
+    sa.column("version", sa.BigInteger),
+    sa.column("payload", JSONB),
 )
 _EVENTS_CTE = (
     sa.insert(EVENTS)

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -32,6 +31,7 @@ from app.auth import SCOPE_REGISTRATIONS_WRITE, Caller
 from app.db import Database
 from app.errors import DomainError, NotFound, RegistrationClosed, SessionFull
 from app.events import PlaceChange, touch
+from app.json_rows import json_rows
 from app.models import Registration, RegistrationStatus, Session, SessionStatus
 from app.outbox import with_events
 from app.resolvers import clock
@@ -244,14 +244,12 @@ _COUNTERS = (
 _INSERT_PLACES = sa.insert(REGISTRATIONS_TABLE)
 # PostgreSQL: the new places as one JSON parameter, inserted by a CTE of the counters'
 # UPDATE, so the whole write is one round trip while the lock is held.
-_NEW_PLACES = (
-    sa.func.jsonb_to_recordset(sa.bindparam("places", type_=JSONB))
-    .table_valued(
-        sa.column("user_id", sa.String),
-        sa.column("status", sa.String),
-        sa.column("ticket", sa.BigInteger),
-    )
-    .render_derived("place", with_types=True)
+_NEW_PLACES = json_rows(
+    "places",
+    "place",
+    sa.column("user_id", sa.String),
+    sa.column("status", sa.String),
+    sa.column("ticket", sa.BigInteger),
 )
 _COUNTERS_WITH_PLACES = _COUNTERS.add_cte(
     sa.insert(REGISTRATIONS_TABLE)
